@@ -1,0 +1,1 @@
+"""Datasets (CaVI, WebCaricature, synthetic), their protocol files, and the input pipelines."""

@@ -1,0 +1,38 @@
+"""The original evaluation loader (facenet_ext.load_data, §5): RGB, prewhiten, then cv2.resize."""
+
+import cv2
+import numpy as np
+
+
+def prewhiten(image):
+    """(x - mean) / max(std, 1/sqrt(N)) over the whole image, in float64 like numpy in the original."""
+    image = np.asarray(image, dtype=np.float64)
+    std_adjusted = max(image.std(), 1.0 / np.sqrt(image.size))
+    return (image - image.mean()) / std_adjusted
+
+
+def read_rgb(path):
+    """Decodes an image file to RGB uint8 [H, W, 3]; grayscale is repeated, alpha dropped."""
+    data = np.fromfile(str(path), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None:
+        raise ValueError(f"cannot decode image {path}")
+    if image.ndim == 2:
+        return np.repeat(image[:, :, None], 3, axis=2)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def load_eval_image(path, image_size):
+    """[image_size, image_size, 3] float32, prewhitened before the (bilinear) resize."""
+    image = prewhiten(read_rgb(path))
+    return cv2.resize(image, (image_size, image_size), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+
+
+def load_eval_batch(paths, image_size):
+    """[len(paths), image_size, image_size, 3] float32."""
+    batch = np.zeros((len(paths), image_size, image_size, 3), dtype=np.float32)
+    for index, path in enumerate(paths):
+        batch[index] = load_eval_image(path, image_size)
+    return batch
