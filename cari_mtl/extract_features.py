@@ -1,0 +1,64 @@
+"""Writes the network's embeddings and logits for a list of images to an .npz file.
+
+    python -m cari_mtl.extract_features --model_dir DIR --image_list FILE --output OUT.npz
+
+Images are loaded like the original evaluation loader (RGB, prewhiten, resize). The .npz holds
+`embeddings`, `embeddings_visual`, `embeddings_cari` [N, 1792], `logits_verif`, `logits_visual`,
+`logits_cari` [N, K] (photo/caricature logits after ReLU), `paths` [N] and `valid` [N] (False
+for an unreadable image, whose rows are zeros), rows in the order of the image list.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from cari_mtl.cli import run_cli
+from cari_mtl.features import compute_features
+from cari_mtl.model_loading import open_model
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model_dir", required=True, help="native model directory or TF1 checkpoint directory")
+    parser.add_argument("--image_list", required=True, help="text file, one image path per line")
+    parser.add_argument("--output", required=True, help=".npz file to write")
+    parser.add_argument("--lfw_batch_size", type=int, default=100, help="images per batch (default 100)")
+    parser.add_argument("--image_size", type=int, default=160,
+                        help="input size when --model_dir is a TF1 checkpoint (default 160)")
+    parser.add_argument("--nrof_classes", type=int, default=None,
+                        help="number of classes when --model_dir is a TF1 checkpoint without logits layers")
+    return parser.parse_args(argv)
+
+
+def read_image_list(path):
+    """Non-blank lines of the list; every listed file must exist."""
+    list_file = Path(path)
+    if not list_file.is_file():
+        raise FileNotFoundError(f"image list {list_file} not found")
+    paths = [line.strip() for line in list_file.read_text().splitlines() if line.strip()]
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} image(s) of {list_file} not found, first: {missing[0]}"
+        )
+    return paths
+
+
+def main(argv=None):
+    args = parse_arguments(argv)
+    paths = read_image_list(args.image_list)
+    model, config = open_model(args.model_dir, image_size=args.image_size, nrof_classes=args.nrof_classes)
+    features, valid = compute_features(model, config.image_size, paths, args.lfw_batch_size)
+    if not valid.all():
+        unreadable = [p for p, ok in zip(paths, valid) if not ok]
+        print(f"skipped {len(unreadable)} unreadable image(s), first: {unreadable[0]}", file=sys.stderr)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    np.savez(args.output, paths=np.array(paths), valid=valid, **features)
+    print(f"wrote {args.output}: {len(paths)} images")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
