@@ -1,0 +1,39 @@
+"""Shared pieces of the evaluation tests: a saved untrained model and distinct synthetic face images."""
+
+import argparse
+
+import cv2
+import numpy as np
+
+from cari_mtl.model_dir import ModelConfig, save_model_dir
+
+IMAGE_SIZE = 80
+NROF_CLASSES = 6
+
+
+def save_untrained_model(directory):
+    """A freshly built (untrained) 80 px model directory."""
+    config = ModelConfig(image_size=IMAGE_SIZE, nrof_classes=NROF_CLASSES)
+    return save_model_dir(config.build(), directory, config)
+
+
+def write_image(path, seed):
+    """A distinct smooth colour pattern per seed, so an untrained network embeds images apart."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, size=(6, 6, 3)).astype(np.uint8)
+    image = cv2.resize(coarse, (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_CUBIC)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), image):
+        raise OSError(f"could not write {path}")
+    return str(path)
+
+
+def evaluation_args(model_dir, logs_base_dir, **overrides):
+    """The parsed-flag namespace the evaluation flows expect, with the scripts' defaults."""
+    values = dict(
+        model_dir=str(model_dir), logs_base_dir=str(logs_base_dir), lfw_batch_size=8, lfw_nrof_folds=10,
+        far=0.01, evaluate_mode="euclidean", legacy_val=False, seed=0, features_dir=None,
+        image_size=160, nrof_classes=None, rank_n=10, legacy_rank=False,
+    )
+    values.update(overrides)
+    return argparse.Namespace(**values)
