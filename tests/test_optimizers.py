@@ -1,0 +1,36 @@
+"""TF1-compatible RMSProp and the TF1 moving average against their update formulas in numpy."""
+
+import numpy as np
+import tensorflow as tf
+
+from cari_mtl.ema import MovingAverage
+from cari_mtl.optimizers import make_optimizer
+
+
+def test_rmsprop_three_steps_follow_tf1_formulas():
+    initial = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32)
+    gradients = [np.array([[0.1, -0.2], [1.5, 0.0]]), np.array([[-0.3, 0.4], [0.2, 2.0]]),
+                 np.array([[0.05, 0.05], [-1.0, 0.7]])]
+    variable = tf.Variable(initial)
+    optimizer = make_optimizer("RMSProp", learning_rate=0.1)
+    optimizer.build([variable])
+
+    var, ms, mom = initial.astype(np.float64), np.ones((2, 2)), np.zeros((2, 2))
+    for gradient in gradients:
+        optimizer.apply_gradients([(tf.constant(gradient, tf.float32), variable)])
+        ms = 0.9 * ms + 0.1 * gradient ** 2          # TF1: mean square starts at ONE
+        mom = 0.9 * mom + 0.1 * gradient / np.sqrt(ms + 1.0)
+        var = var - mom
+        np.testing.assert_allclose(variable.numpy(), var, rtol=1e-5, atol=1e-7)
+
+
+def test_moving_average_uses_tf1_num_updates_decay():
+    variable = tf.Variable([2.0, -1.0])
+    average = MovingAverage([variable], decay=0.9999)
+    shadow = np.array([2.0, -1.0])
+    for step, value in enumerate(([3.0, 0.0], [1.0, 1.0])):
+        variable.assign(value)
+        average.update(tf.constant(step * 2, tf.int64))
+        decay = min(0.9999, (1 + step * 2) / (10 + step * 2))
+        shadow = shadow - (1 - decay) * (shadow - np.array(value))
+        np.testing.assert_allclose(average.shadows[0].numpy(), shadow, rtol=1e-6)
