@@ -36,12 +36,13 @@ class JobSummary:
 
 
 def list_images(root):
-    """Image paths under `root` (any depth), relative to it, sorted; other files are ignored."""
+    """Image paths under `root` (any depth, through linked folders), relative to it, sorted;
+    other files are ignored."""
     root = Path(root)
     if not root.is_dir():
         raise NotADirectoryError(f"input directory {root} does not exist or is not a directory")
     found = []
-    for folder, subfolders, files in os.walk(root):
+    for folder, subfolders, files in os.walk(root, followlinks=True):
         subfolders.sort()
         for name in sorted(files):
             if name.lower().endswith(IMAGE_EXTENSIONS):
