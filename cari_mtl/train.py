@@ -1,0 +1,107 @@
+"""Training command: flags → data → network → compiled step → epochs (train/train.py calls `main`).
+
+    python train/train.py --data_dir D --test_pairs P [--dataset cavi|webcari] [--task_weighting ...]
+    python train/train.py --resume <models_base_dir>/<timestamp>      # continue an interrupted run
+"""
+
+import sys
+from pathlib import Path
+
+import keras
+
+from cari_mtl import weighting
+from cari_mtl.cli import run_cli
+from cari_mtl.evaluation import new_log_dir
+from cari_mtl.flags import parse_training_arguments
+from cari_mtl.model_dir import ModelConfig, is_model_dir, load_model_dir
+from cari_mtl.model_loading import model_from_checkpoint
+from cari_mtl.schedule import LearningRate
+from cari_mtl.train_step import TrainStep
+from cari_mtl.trainer import CHECKPOINT_DIR, Trainer, read_run_file, write_run_file
+from cari_mtl.training_data import load_training_data
+
+SOURCE_DIR = Path(__file__).resolve().parent
+
+
+def build_model(args, nrof_classes, variant):
+    """(model, ModelConfig): fresh, or from --pretrained_model (native directory or TF1 checkpoint)."""
+    if args.pretrained_model and is_model_dir(args.pretrained_model):
+        model, stored = load_model_dir(args.pretrained_model, args.keep_probability, args.weight_decay)
+        if stored.nrof_classes != nrof_classes or stored.lossweights_variant != variant:
+            raise ValueError(
+                f"--pretrained_model {args.pretrained_model} has {stored.nrof_classes} classes and weights head "
+                f"{stored.lossweights_variant!r}, the training data needs {nrof_classes} and {variant!r}: "
+                f"convert a TF1 checkpoint instead or train from scratch")
+        return model, stored
+    if args.pretrained_model:
+        model, config, report = model_from_checkpoint(
+            args.pretrained_model, image_size=args.image_size, nrof_classes=nrof_classes,
+            lossweights_variant=variant, model_def=args.model_def, keep_probability=args.keep_probability,
+            weight_decay=args.weight_decay)
+        print(report.format())
+        return model, config
+    config = ModelConfig(args.image_size, nrof_classes, variant, str(Path(args.model_def).resolve()))
+    return config.build(args.keep_probability, args.weight_decay), config
+
+
+def resolve_resume(resume, models_base_dir):
+    """The model directory named by --resume ('latest': newest run with a checkpoint)."""
+    if resume != "latest":
+        return Path(resume).expanduser()
+    runs = sorted(p.parent.parent for p in Path(models_base_dir).expanduser().glob(f"*/{CHECKPOINT_DIR}/checkpoint"))
+    if not runs:
+        raise FileNotFoundError(f"--resume latest: no run with a checkpoint under {models_base_dir}")
+    return runs[-1]
+
+
+def prepare_run(argv, defaults=None):
+    """(args, model_dir, log_dir, resuming): a new run, or the stored flags of the run to resume."""
+    args = parse_training_arguments(argv, defaults)
+    if args.resume:
+        model_dir = resolve_resume(args.resume, args.models_base_dir)
+        run = read_run_file(model_dir)
+        args = parse_training_arguments(run["argv"], run.get("defaults"))
+        return args, model_dir, Path(run["log_dir"]), True
+    log_dir = new_log_dir(args.logs_base_dir)
+    model_dir = Path(args.models_base_dir).expanduser() / log_dir.name
+    model_dir.mkdir(parents=True, exist_ok=True)
+    write_run_file(model_dir, log_dir, {"argv": list(argv), "defaults": defaults or {}})
+    return args, model_dir, log_dir, False
+
+
+def train(argv, defaults=None, progress=True):
+    """Runs (or resumes) a training; returns (model_dir, log_dir, last epoch's metrics)."""
+    args, model_dir, log_dir, resuming = prepare_run(argv, defaults)
+    keras.utils.set_random_seed(args.seed)
+    strategy = weighting.make_strategy(args.task_weighting, (args.loss_weight_base1, args.loss_weight_base2,
+                                                             args.loss_weight_base3), args.static_weights)
+    variant = strategy.lossweights_variant(args.dataset)
+    data, nrof_classes = load_training_data(args)
+    model, config = build_model(args, nrof_classes, variant)
+    print(f"Model directory: {model_dir}\nLog directory: {log_dir}\nclasses: {nrof_classes}, "
+          f"weighting: {strategy.name}, weights head: {variant}")
+    step = TrainStep(model, strategy, args.optimizer, args.center_loss_factor, args.center_loss_alfa,
+                     args.lossweights_lr_factor, args.moving_average_decay, args.legacy_global_step)
+    trainer = Trainer(args, step, config, data, model_dir, log_dir, progress)
+    if resuming:
+        restored = trainer.restore()
+        print(f"resuming from {restored}" if restored else "no checkpoint yet: starting the run from the beginning")
+    else:
+        trainer.logs.write_revision(" ".join([sys.argv[0], *argv]), SOURCE_DIR)
+    metrics = trainer.run(LearningRate(args.learning_rate, args.learning_rate_schedule_file))
+    return model_dir, log_dir, metrics
+
+
+def main(argv=None, defaults=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    train(argv, defaults)
+    return 0
+
+
+def run(defaults=None):
+    """Entry point of the script wrappers: exit status 2 with one line for expected errors."""
+    sys.exit(run_cli(lambda argv: main(argv, defaults), sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,181 @@
+"""End-to-end training on a tiny image set: losses fall, every output exists and parses, resume works.
+
+The dataset: 4 identities of 80 px PNGs, photos and caricatures drawn as different patterns
+of one identity colour. Batches come from the files through an in-memory source (patched in for
+`load_training_data`), so the test needs no dataset reader. Run as a script, this file trains
+with the same data (used for the kill-and-resume test).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import cari_mtl.train as train_module
+from cari_mtl.data.eval_loader import load_eval_batch
+from cari_mtl.epoch_evaluation import EvaluationSplit
+from cari_mtl.plot_training import read_step_table
+from cari_mtl.trainer import TrainingData
+
+COLOURS = [(220, 40, 40), (40, 200, 60), (50, 60, 230), (230, 210, 40)]
+IMAGE_SIZE = 80
+BASE_FLAGS = ["--image_size", "80", "--batch_size", "8", "--epoch_size", "4", "--max_nrof_epochs", "2",
+              "--optimizer", "RMSProp", "--learning_rate", "0.01", "--center_loss_factor", "0.1",
+              "--center_loss_alfa", "0.5", "--lfw_batch_size", "8", "--lfw_nrof_folds", "2", "--seed", "3"]
+
+
+def write_dataset(root):
+    """{kind: [(path, label), ...]} with kind photo / cari; 4 images of each kind per identity."""
+    rng = np.random.default_rng(0)
+    images = {"photo": [], "cari": []}
+    for label, colour in enumerate(COLOURS):
+        for kind in images:
+            for index in range(4):
+                image = rng.integers(0, 40, size=(96, 96, 3)).astype(np.uint8)
+                if kind == "photo":
+                    cv2.circle(image, (48, 48), 30, colour, -1)
+                else:
+                    cv2.rectangle(image, (20, 20), (76, 76), colour, -1)
+                path = Path(root) / kind / f"id{label}_{index}.png"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(path), image[:, :, ::-1])
+                images[kind].append((str(path), label))
+    return images
+
+
+def memory_data(root, batch_size, epoch_size, seed):
+    """TrainingData over the files of `write_dataset`: images 0-2 of each kind train, 3 test."""
+    images = write_dataset(root)
+    train = [(p, l, c) for c, kind in enumerate(("photo", "cari")) for p, l in images[kind] if not p.endswith("_3.png")]
+    pixels = load_eval_batch([p for p, _, _ in train], IMAGE_SIZE)
+    labels = np.array([l for _, l, _ in train])
+    is_cari = np.array([c for _, _, c in train])
+
+    def batches(epoch, skip):
+        order = np.random.default_rng([seed, epoch]).permutation(np.resize(np.arange(len(train)),
+                                                                          batch_size * epoch_size))
+        for start in range(skip * batch_size, batch_size * epoch_size, batch_size):
+            rows = order[start:start + batch_size]
+            yield pixels[rows], labels[rows], is_cari[rows]
+
+    test_photo = {l: p for p, l in images["photo"] if p.endswith("_3.png")}
+    test_cari = {l: p for p, l in images["cari"] if p.endswith("_3.png")}
+    pair_paths, issame = [], []
+    for a in range(4):
+        for b in range(4):
+            pair_paths += [test_cari[a], test_photo[b]]
+            issame.append(a == b)
+    ids = sorted(test_photo) + sorted(test_cari)
+    split = EvaluationSplit(pair_paths, issame, [test_photo[l] for l in sorted(test_photo)] +
+                      [test_cari[l] for l in sorted(test_cari)], ids, [0] * 4 + [1] * 4)
+    return TrainingData(batches, split), len(COLOURS)
+
+
+def patch_data(monkeypatch_setattr, root):
+    def load(args):
+        return memory_data(root, args.batch_size, args.epoch_size, args.seed)
+    monkeypatch_setattr(train_module, "load_training_data", load)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    patcher = pytest.MonkeyPatch()
+    patch_data(patcher.setattr, root / "data")
+    flags = BASE_FLAGS + ["--logs_base_dir", str(root / "logs"), "--models_base_dir", str(root / "models"),
+                          "--max_nrof_epochs", "3", "--epoch_size", "6", "--save_every_n_steps", "5"]
+    try:
+        model_dir, log_dir, metrics = train_module.train(flags, progress=False)
+    finally:
+        patcher.undo()
+    return model_dir, log_dir, metrics
+
+
+def test_short_training_lowers_the_three_task_losses(finished_run):
+    _, log_dir, _ = finished_run
+    losses = read_step_table(log_dir / "loss.txt", 7)
+    assert len(losses) == 18
+    first, last = losses[:3, :3].mean(axis=0), losses[-3:, :3].mean(axis=0)
+    assert (last < first).all(), (first, last)
+    weights = read_step_table(log_dir / "percentage_full_loss.txt", 3)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=2e-3)
+
+
+def test_every_output_file_exists_and_parses(finished_run):
+    model_dir, log_dir, metrics = finished_run
+    assert "--epoch_size" in (log_dir / "revision_info.txt").read_text()
+    assert "git hash:" in (log_dir / "revision_info.txt").read_text()
+    for name in ("cari-verif-pairs_result.txt", "visual.txt", "cari.txt", "visual2cari.txt", "cari2visual.txt"):
+        rows = [line.split("\t") for line in (log_dir / name).read_text().splitlines()]
+        assert len(rows) == 3 and all(len(r) == 3 and 0 <= float(r[1]) <= 1 for r in rows)
+    records = [json.loads(line) for line in (log_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    assert set(metrics) >= {"verification_accuracy", "photo_id_accuracy", "caricature_id_accuracy",
+                            "v2c_accuracy", "c2v_accuracy"}
+    assert np.load(log_dir / "features_cari-visual-verif_emb.npy").shape == (32, 1792)
+    tags = tensorboard_tags(log_dir)
+    assert {"train/L1", "train/L2", "train/L3", "train/L4", "train/w1", "train/w2", "train/w3",
+            "train/learning_rate", "test/verification_accuracy", "test/c2v_accuracy"} <= tags
+    from cari_mtl.model_dir import load_model_dir
+    for name in ("best_model_verifexpr", "best_model_expr", "best_model_cari", "epoch_0003"):
+        model, config = load_model_dir(model_dir / name)
+        assert config.nrof_classes == 4 and config.image_size == IMAGE_SIZE
+    assert sorted(p.name for p in model_dir.glob("epoch_*")) == ["epoch_0002", "epoch_0003"]
+    assert (model_dir / "checkpoints" / "checkpoint").read_text().count("ckpt-18") >= 1
+
+
+def tensorboard_tags(log_dir):
+    import tensorflow as tf
+    tags = set()
+    for path in log_dir.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+def test_killed_run_resumes_to_the_same_step_count(tmp_path):
+    flags = BASE_FLAGS + ["--logs_base_dir", str(tmp_path / "logs"), "--models_base_dir", str(tmp_path / "models"),
+                          "--save_every_n_steps", "1"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    process = subprocess.Popen([sys.executable, __file__, str(tmp_path / "data"), *flags], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    loss_file = None
+    deadline = time.time() + 150
+    while time.time() < deadline and process.poll() is None:
+        found = list((tmp_path / "logs").glob("*/loss.txt"))
+        if found and len(found[0].read_text().splitlines()) >= 7:  # header + 6 steps: mid-epoch 2
+            loss_file = found[0]
+            break
+        time.sleep(0.2)
+    assert process.poll() is None, process.stderr.read().decode()[-2000:]
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    model_dir = next((tmp_path / "models").iterdir())
+    killed_at = int((model_dir / "checkpoints" / "checkpoint").read_text().split("ckpt-")[1].split('"')[0])
+    assert 5 <= killed_at < 8
+
+    patcher = pytest.MonkeyPatch()
+    patch_data(patcher.setattr, tmp_path / "data")
+    try:
+        resumed_dir, log_dir, _ = train_module.train(["--resume", str(model_dir)], progress=False)
+    finally:
+        patcher.undo()
+    assert resumed_dir == model_dir and log_dir == loss_file.parent
+    import tensorflow as tf
+    reader = tf.train.load_checkpoint(str(model_dir / "checkpoints"))
+    assert reader.get_tensor("global_step/.ATTRIBUTES/VARIABLE_VALUE") == 8  # 2 epochs x 4 steps
+    assert reader.get_tensor("epoch_done/.ATTRIBUTES/VARIABLE_VALUE") == 2
+    records = [json.loads(line) for line in (log_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records][-1] == 2
+
+
+if __name__ == "__main__":
+    patch_data(lambda obj, name, value: setattr(obj, name, value), Path(sys.argv[1]))
+    train_module.train(sys.argv[2:], progress=False)
