@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import cari_mtl.train as train_module
+from cari_mtl.array_batches import array_batches
 from cari_mtl.data.eval_loader import load_eval_batch
 from cari_mtl.epoch_evaluation import EvaluationSplit
 from cari_mtl.plot_training import read_step_table
@@ -58,13 +59,7 @@ def memory_data(root, batch_size, epoch_size, seed):
     labels = np.array([l for _, l, _ in train])
     is_cari = np.array([c for _, _, c in train])
 
-    def batches(epoch, skip):
-        order = np.random.default_rng([seed, epoch]).permutation(np.resize(np.arange(len(train)),
-                                                                          batch_size * epoch_size))
-        for start in range(skip * batch_size, batch_size * epoch_size, batch_size):
-            rows = order[start:start + batch_size]
-            yield pixels[rows], labels[rows], is_cari[rows]
-
+    batches = array_batches(pixels, labels, is_cari, batch_size, epoch_size, seed)
     test_photo = {l: p for p, l in images["photo"] if p.endswith("_3.png")}
     test_cari = {l: p for p, l in images["cari"] if p.endswith("_3.png")}
     pair_paths, issame = [], []
