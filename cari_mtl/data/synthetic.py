@@ -159,7 +159,7 @@ def render_caricature(face, size, rng):
 
 def pair_lines(names, photos_per_id, caricatures_per_id, rng):
     """For each caricature: every photo of its identity (same) and as many photos of others (different),
-    alternating so that keeping every n-th line keeps both kinds."""
+    in a seeded random order so that keeping every n-th line keeps both kinds."""
     lines = []
     for a, name in enumerate(names):
         for c in range(1, caricatures_per_id + 1):
@@ -170,7 +170,7 @@ def pair_lines(names, photos_per_id, caricatures_per_id, rng):
                     other = names[(a + 1 + rng.integers(len(names) - 1)) % len(names)]
                     photo = 1 + rng.integers(photos_per_id)
                     lines.append(f"{cari} {other.lower()} Real/{other}\\{other}_r_{photo}.jpg 0")
-    return lines
+    return [lines[i] for i in rng.permutation(len(lines))]
 
 
 def generate_dataset(output_dir, identities=8, photos_per_id=5, caricatures_per_id=4, image_size=96, seed=0):

@@ -1,0 +1,247 @@
+"""CaVI: the image tree, the pairs files and the original training script's split (spec §8).
+
+Public API:
+    list_cavi_images(data_dir) -> [(path: str, identity: str upper-cased, is_caricature: bool)]
+        every image under Real/ and Caricature/, in the original's order (modality folders
+        sorted, identity folders sorted, files sorted).
+    scan_cavi(data_dir) -> CaviTree: the images above plus a case-insensitive path resolver
+        and the files it ignored (Thumbs.db, ...).
+    load_cavi_pairs(pairs_file, data_dir, downsample=20) -> CaviPairs: every `downsample`-th
+        line of the pairs file, resolved against the disk; pairs with a missing image are
+        dropped and counted.
+    read_cavi_pairs(pairs_file, data_dir, downsample=20) -> (pair_paths [(caricature, photo)],
+        issame [bool]) for the evaluation scripts; dropped pairs are reported on stderr.
+    cavi_split(data_dir, pairs_file, downsample=20) -> CaviSplit: the training/test split of
+        the original training script (arrays and shapes in CaviSplit's docstring).
+
+Real-data facts handled here: identity folders differ in case between Real/ and Caricature/
+(`Will_Smith` / `will_smith`); the pairs file writes `Caricature/<Folder>\\<file>` with a
+backslash, may end lines with CRLF and may differ in case from the disk; folders hold
+`Thumbs.db`. Identities are compared upper-cased, as in the original.
+"""
+
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+MODALITY_FOLDERS = {"caricature": True, "real": False}
+EXAMPLES_KEPT = 5
+
+
+class Skips:
+    """reason -> count, and reason -> the first few paths, for everything read but not used."""
+
+    def __init__(self):
+        self.counts = Counter()
+        self.examples = {}
+
+    def add(self, reason, example, count=1):
+        self.counts[reason] += count
+        kept = self.examples.setdefault(reason, [])
+        if len(kept) < EXAMPLES_KEPT:
+            kept.append(str(example))
+
+    def merge(self, other):
+        for reason, count in other.counts.items():
+            self.counts[reason] += count
+            kept = self.examples.setdefault(reason, [])
+            kept.extend(other.examples[reason][:EXAMPLES_KEPT - len(kept)])
+
+
+@dataclass
+class CaviTree:
+    """images: [(path, IDENTITY, is_caricature)]; `resolve` maps a pairs-file path to a disk path."""
+    data_dir: Path
+    images: list
+    by_relative: dict
+    by_lower: dict
+    skips: Skips
+
+    def resolve(self, relative):
+        """Disk path of `Caricature/Folder\\file.jpg` (exact case first, then any case), or None."""
+        key = relative.replace("\\", "/").strip("/")
+        return self.by_relative.get(key) or self.by_lower.get(key.lower())
+
+
+def _require_dir(data_dir):
+    data_dir = Path(data_dir).expanduser()
+    if not data_dir.is_dir():
+        raise FileNotFoundError(f"CaVI data directory {data_dir} does not exist: --data_dir must be the folder "
+                                f"holding Real/ and Caricature/")
+    return data_dir
+
+
+def scan_cavi(data_dir):
+    """Walks Real/ and Caricature/ (folder names in any case) one identity folder deep."""
+    data_dir = _require_dir(data_dir)
+    skips = Skips()
+    images, by_relative, by_lower = [], {}, {}
+    modalities = sorted(entry for entry in data_dir.iterdir() if entry.is_dir()
+                        and entry.name.lower() in MODALITY_FOLDERS)
+    if {entry.name.lower() for entry in modalities} != set(MODALITY_FOLDERS):
+        raise FileNotFoundError(f"{data_dir} must hold the folders Real/ and Caricature/ (found "
+                                f"{sorted(entry.name for entry in data_dir.iterdir())}): check --data_dir")
+    for modality in modalities:
+        is_caricature = MODALITY_FOLDERS[modality.name.lower()]
+        for identity in sorted(modality.iterdir()):
+            if not identity.is_dir():
+                skips.add("file_outside_identity_folder", identity)
+                continue
+            for path in sorted(identity.iterdir()):
+                if not path.is_file() or path.suffix.lower() not in IMAGE_EXTENSIONS:
+                    skips.add("non_image_file", path)
+                    continue
+                relative = f"{modality.name}/{identity.name}/{path.name}"
+                images.append((str(path), identity.name.upper(), is_caricature))
+                by_relative[relative] = str(path)
+                by_lower.setdefault(relative.lower(), str(path))
+    return CaviTree(data_dir, images, by_relative, by_lower, skips)
+
+
+def list_cavi_images(data_dir):
+    """[(path, IDENTITY, is_caricature)] of every image of the tree."""
+    return scan_cavi(data_dir).images
+
+
+@dataclass
+class PairLine:
+    number: int
+    cari_id: str
+    cari_path: str
+    photo_id: str
+    photo_path: str
+    issame: bool
+
+
+def parse_pairs_lines(pairs_file):
+    """Lines `<id> Caricature/<Folder>\\<file> <id> Real/<Folder>\\<file> <1|0>` (LF or CRLF)."""
+    pairs_file = Path(pairs_file).expanduser()
+    if not pairs_file.is_file():
+        raise FileNotFoundError(f"pairs file {pairs_file} does not exist: check --test_pairs")
+    lines = []
+    for number, text in enumerate(pairs_file.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        fields = text.split()
+        if not fields:
+            continue
+        if len(fields) != 5 or fields[4] not in ("0", "1"):
+            raise ValueError(f"{pairs_file}:{number}: expected `<id> Caricature/<Folder>\\<file> <id> "
+                             f"Real/<Folder>\\<file> <1|0>`, got {text!r}")
+        lines.append(PairLine(number, fields[0].upper(), fields[1], fields[2].upper(), fields[3], fields[4] == "1"))
+    return lines
+
+
+@dataclass
+class CaviPairs:
+    """pair_paths [(caricature path, photo path)] and issame [P] of the kept, resolved pairs;
+    pair_ids [(CARI_ID, PHOTO_ID)] as written in the file, upper-cased."""
+    pair_paths: list
+    issame: list
+    pair_ids: list
+    nrof_lines: int
+    skips: Skips = field(default_factory=Skips)
+
+
+def _check_downsample(downsample):
+    if downsample < 1:
+        raise ValueError(f"--downsample must be at least 1, got {downsample}")
+
+
+def resolve_pairs(lines, tree, pairs_file):
+    pairs = CaviPairs([], [], [], len(lines))
+    for line in lines:
+        cari, photo = tree.resolve(line.cari_path), tree.resolve(line.photo_path)
+        missing = [p for p, found in ((line.cari_path, cari), (line.photo_path, photo)) if found is None]
+        if missing:
+            pairs.skips.add("pair_image_not_found", f"{pairs_file}:{line.number}: {' '.join(missing)}")
+            continue
+        pairs.pair_paths.append((cari, photo))
+        pairs.issame.append(line.issame)
+        pairs.pair_ids.append((line.cari_id, line.photo_id))
+    return pairs
+
+
+def load_cavi_pairs(pairs_file, data_dir, downsample=20, tree=None):
+    """Every `downsample`-th line (lines 1, 1 + n, ...), as the original keeps `pairs[0::n]`."""
+    _check_downsample(downsample)
+    tree = tree or scan_cavi(data_dir)
+    return resolve_pairs(parse_pairs_lines(pairs_file)[::downsample], tree, Path(pairs_file))
+
+
+def report_skips(skips, out=None):
+    for reason, count in sorted(skips.counts.items()):
+        print(f"warning: {count} x {reason}, e.g. {'; '.join(skips.examples[reason][:2])}", file=out or sys.stderr)
+
+
+def read_cavi_pairs(pairs_file, data_dir, downsample=20):
+    """(pair_paths, issame) for verification; pairs with a missing image are reported and left out."""
+    pairs = load_cavi_pairs(pairs_file, data_dir, downsample)
+    report_skips(pairs.skips)
+    return pairs.pair_paths, pairs.issame
+
+
+@dataclass
+class CaviSplit:
+    """The original training script's split of CaVI (spec §8).
+
+    class_names [K] str: sorted upper-cased test identities; a label is an index into it.
+    train_paths [N] str, train_labels [N] int32, train_is_caricature [N] int32 (1 = caricature).
+    test_pair_paths [2P] str: caricature, photo, caricature, photo, ... of the kept pairs;
+    test_pair_labels [2P] int32, test_pair_is_caricature [2P] int32, test_issame [P] bool.
+    test_paths [M] str: each test image once (first occurrence order), with test_labels [M] int32
+    and test_is_caricature [M] int32, for identification.
+    skipped: reason -> count; skipped_examples: reason -> a few paths.
+    """
+    class_names: list
+    train_paths: np.ndarray
+    train_labels: np.ndarray
+    train_is_caricature: np.ndarray
+    test_pair_paths: list
+    test_pair_labels: np.ndarray
+    test_pair_is_caricature: np.ndarray
+    test_issame: np.ndarray
+    test_paths: list
+    test_labels: np.ndarray
+    test_is_caricature: np.ndarray
+    skipped: dict
+    skipped_examples: dict
+
+
+def cavi_split(data_dir, pairs_file, downsample=20):
+    """Test = images of every `downsample`-th pair; train = every other image of the test identities."""
+    tree = scan_cavi(data_dir)
+    pairs = load_cavi_pairs(pairs_file, data_dir, downsample, tree)
+    if not pairs.pair_paths:
+        raise ValueError(f"no usable test pair in {pairs_file} with --downsample {downsample} "
+                         f"({pairs.nrof_lines} lines; missing images: {dict(pairs.skips.counts)}): "
+                         f"check --data_dir and --test_pairs")
+    class_names = sorted({identity for ids in pairs.pair_ids for identity in ids})
+    label_of = {name: index for index, name in enumerate(class_names)}
+    pair_paths = [path for pair in pairs.pair_paths for path in pair]
+    pair_labels = [label_of[identity] for ids in pairs.pair_ids for identity in ids]
+    pair_is_cari = [1, 0] * len(pairs.pair_paths)
+    first = dict.fromkeys(zip(pair_paths, pair_labels, pair_is_cari))
+    test_paths = {path for path, _, _ in first}
+    train = [(path, label_of[identity], int(is_cari)) for path, identity, is_cari in tree.images
+             if identity in label_of and path not in test_paths]
+    skips = Skips()
+    skips.merge(tree.skips)
+    skips.merge(pairs.skips)
+    return CaviSplit(
+        class_names=class_names,
+        train_paths=np.array([row[0] for row in train], dtype=object),
+        train_labels=np.array([row[1] for row in train], dtype=np.int32),
+        train_is_caricature=np.array([row[2] for row in train], dtype=np.int32),
+        test_pair_paths=pair_paths,
+        test_pair_labels=np.array(pair_labels, dtype=np.int32),
+        test_pair_is_caricature=np.array(pair_is_cari, dtype=np.int32),
+        test_issame=np.array(pairs.issame, dtype=bool),
+        test_paths=[row[0] for row in first],
+        test_labels=np.array([row[1] for row in first], dtype=np.int32),
+        test_is_caricature=np.array([row[2] for row in first], dtype=np.int32),
+        skipped=dict(skips.counts),
+        skipped_examples={reason: list(paths) for reason, paths in skips.examples.items()},
+    )
