@@ -11,8 +11,8 @@ Public API:
         dropped and counted.
     read_cavi_pairs(pairs_file, data_dir, downsample=20) -> (pair_paths [(caricature, photo)],
         issame [bool]) for the evaluation scripts; dropped pairs are reported on stderr.
-    cavi_split(data_dir, pairs_file, downsample=20) -> CaviSplit: the training/test split of
-        the original training script (arrays and shapes in CaviSplit's docstring).
+    cavi_split(data_dir, pairs_file, downsample=20) -> DatasetSplit: the training/test split of
+        the original training script (arrays and shapes in cari_mtl.data.split.DatasetSplit).
 
 Real-data facts handled here: identity folders differ in case between Real/ and Caricature/
 (`Will_Smith` / `will_smith`); the pairs file writes `Caricature/<Folder>\\<file>` with a
@@ -21,35 +21,15 @@ backslash, may end lines with CRLF and may differ in case from the disk; folders
 """
 
 import sys
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from cari_mtl.data.split import DatasetSplit, Skips, skips_as_dicts, unique_test_images
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 MODALITY_FOLDERS = {"caricature": True, "real": False}
-EXAMPLES_KEPT = 5
-
-
-class Skips:
-    """reason -> count, and reason -> the first few paths, for everything read but not used."""
-
-    def __init__(self):
-        self.counts = Counter()
-        self.examples = {}
-
-    def add(self, reason, example, count=1):
-        self.counts[reason] += count
-        kept = self.examples.setdefault(reason, [])
-        if len(kept) < EXAMPLES_KEPT:
-            kept.append(str(example))
-
-    def merge(self, other):
-        for reason, count in other.counts.items():
-            self.counts[reason] += count
-            kept = self.examples.setdefault(reason, [])
-            kept.extend(other.examples[reason][:EXAMPLES_KEPT - len(kept)])
 
 
 @dataclass
@@ -183,33 +163,6 @@ def read_cavi_pairs(pairs_file, data_dir, downsample=20):
     return pairs.pair_paths, pairs.issame
 
 
-@dataclass
-class CaviSplit:
-    """The original training script's split of CaVI (spec §8).
-
-    class_names [K] str: sorted upper-cased test identities; a label is an index into it.
-    train_paths [N] str, train_labels [N] int32, train_is_caricature [N] int32 (1 = caricature).
-    test_pair_paths [2P] str: caricature, photo, caricature, photo, ... of the kept pairs;
-    test_pair_labels [2P] int32, test_pair_is_caricature [2P] int32, test_issame [P] bool.
-    test_paths [M] str: each test image once (first occurrence order), with test_labels [M] int32
-    and test_is_caricature [M] int32, for identification.
-    skipped: reason -> count; skipped_examples: reason -> a few paths.
-    """
-    class_names: list
-    train_paths: np.ndarray
-    train_labels: np.ndarray
-    train_is_caricature: np.ndarray
-    test_pair_paths: list
-    test_pair_labels: np.ndarray
-    test_pair_is_caricature: np.ndarray
-    test_issame: np.ndarray
-    test_paths: list
-    test_labels: np.ndarray
-    test_is_caricature: np.ndarray
-    skipped: dict
-    skipped_examples: dict
-
-
 def cavi_split(data_dir, pairs_file, downsample=20):
     """Test = images of every `downsample`-th pair; train = every other image of the test identities."""
     tree = scan_cavi(data_dir)
@@ -223,14 +176,12 @@ def cavi_split(data_dir, pairs_file, downsample=20):
     pair_paths = [path for pair in pairs.pair_paths for path in pair]
     pair_labels = [label_of[identity] for ids in pairs.pair_ids for identity in ids]
     pair_is_cari = [1, 0] * len(pairs.pair_paths)
-    first = dict.fromkeys(zip(pair_paths, pair_labels, pair_is_cari))
-    test_paths = {path for path, _, _ in first}
+    test_paths, test_labels, test_is_cari = unique_test_images(pair_paths, pair_labels, pair_is_cari)
+    in_test = set(test_paths)
     train = [(path, label_of[identity], int(is_cari)) for path, identity, is_cari in tree.images
-             if identity in label_of and path not in test_paths]
-    skips = Skips()
-    skips.merge(tree.skips)
-    skips.merge(pairs.skips)
-    return CaviSplit(
+             if identity in label_of and path not in in_test]
+    skipped, skipped_examples = skips_as_dicts(tree.skips, pairs.skips)
+    return DatasetSplit(
         class_names=class_names,
         train_paths=np.array([row[0] for row in train], dtype=object),
         train_labels=np.array([row[1] for row in train], dtype=np.int32),
@@ -239,9 +190,9 @@ def cavi_split(data_dir, pairs_file, downsample=20):
         test_pair_labels=np.array(pair_labels, dtype=np.int32),
         test_pair_is_caricature=np.array(pair_is_cari, dtype=np.int32),
         test_issame=np.array(pairs.issame, dtype=bool),
-        test_paths=[row[0] for row in first],
-        test_labels=np.array([row[1] for row in first], dtype=np.int32),
-        test_is_caricature=np.array([row[2] for row in first], dtype=np.int32),
-        skipped=dict(skips.counts),
-        skipped_examples={reason: list(paths) for reason, paths in skips.examples.items()},
+        test_paths=test_paths,
+        test_labels=test_labels,
+        test_is_caricature=test_is_cari,
+        skipped=skipped,
+        skipped_examples=skipped_examples,
     )

@@ -1,0 +1,76 @@
+"""What the dataset readers hand to training and evaluation: a split, and the count of what was left out.
+
+Public API:
+    Skips(): reason -> count (`counts`) and reason -> first few paths (`examples`); `add`, `merge`.
+    DatasetSplit: training images and test pairs/images with integer labels (fields below).
+    unique_test_images(pair_paths, pair_labels, pair_is_caricature) -> (paths, labels, is_caricature)
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+EXAMPLES_KEPT = 5
+
+
+class Skips:
+    """reason -> count, and reason -> the first few paths, for everything read but not used."""
+
+    def __init__(self):
+        self.counts = Counter()
+        self.examples = {}
+
+    def add(self, reason, example, count=1):
+        self.counts[reason] += count
+        kept = self.examples.setdefault(reason, [])
+        if len(kept) < EXAMPLES_KEPT:
+            kept.append(str(example))
+
+    def merge(self, other):
+        for reason, count in other.counts.items():
+            self.counts[reason] += count
+            kept = self.examples.setdefault(reason, [])
+            kept.extend(other.examples[reason][:EXAMPLES_KEPT - len(kept)])
+
+
+@dataclass
+class DatasetSplit:
+    """A training/test split with integer labels (CaVI: spec §8 split; WebCaricature: train/test pairs files).
+
+    class_names [K] str: a label is an index into it.
+    train_paths [N] str (object array), train_labels [N] int32, train_is_caricature [N] int32 (1 = caricature).
+    test_pair_paths [2P] str: caricature, photo, caricature, photo, ... of the test pairs;
+    test_pair_labels [2P] int32, test_pair_is_caricature [2P] int32, test_issame [P] bool.
+    test_paths [M] str: each test image once (first occurrence order), with test_labels [M] int32
+    and test_is_caricature [M] int32, for identification.
+    skipped: reason -> count; skipped_examples: reason -> a few paths.
+    """
+    class_names: list
+    train_paths: np.ndarray
+    train_labels: np.ndarray
+    train_is_caricature: np.ndarray
+    test_pair_paths: list
+    test_pair_labels: np.ndarray
+    test_pair_is_caricature: np.ndarray
+    test_issame: np.ndarray
+    test_paths: list
+    test_labels: np.ndarray
+    test_is_caricature: np.ndarray
+    skipped: dict
+    skipped_examples: dict
+
+
+def unique_test_images(pair_paths, pair_labels, pair_is_caricature):
+    """Distinct (path, label, is_caricature) rows in first-occurrence order (the original uses an unordered set)."""
+    rows = list(dict.fromkeys(zip(pair_paths, pair_labels, pair_is_caricature)))
+    return ([row[0] for row in rows], np.array([row[1] for row in rows], np.int32),
+            np.array([row[2] for row in rows], np.int32))
+
+
+def skips_as_dicts(*skip_sets):
+    """(skipped, skipped_examples) plain dicts of several Skips merged."""
+    merged = Skips()
+    for skips in skip_sets:
+        merged.merge(skips)
+    return dict(merged.counts), {reason: list(paths) for reason, paths in merged.examples.items()}
