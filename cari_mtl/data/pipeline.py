@@ -1,0 +1,171 @@
+"""Input pipelines: tf.data training batches with the original's sampling and augmentation, and
+batched evaluation images through the original evaluation loader (spec §5).
+
+Public API:
+    epoch_indices(nrof_images, batch_size, epoch_size, seed, epoch, spare=0) -> int64 [batch_size * epoch_size + spare]
+    preprocess(contents, seeds, image_size, random_crop, random_flip, random_rotate) -> float32 [S, S, 3]
+    TrainingPipeline(paths, labels, is_caricature, image_size, batch_size, epoch_size, seed=0,
+                     random_crop=False, random_flip=False, random_rotate=False, num_parallel_calls=AUTOTUNE,
+                     report=True)
+        .batches(epoch, skip=0) -> iterator of (images float32 [B, S, S, 3], labels int32 [B],
+                                   is_caricature int32 [B]) tensors, batches skip..epoch_size-1 of the epoch
+        .skips: Skips ({"undecodable_image": occurrences}, a few paths); .skipped_files: path -> occurrences
+    TrainingPipeline.from_split(split, image_size, batch_size, epoch_size, **options)
+    evaluation_batches(paths, image_size, batch_size, workers=2) -> iterator of float32 [b, S, S, 3]
+
+Sampling: each epoch draws batch_size * epoch_size indices by walking seeded permutations of the
+training list (the original's shuffling index queue), seeded by (seed, epoch), so an epoch is the
+same after a resume. Augmentation is stateless, seeded by (seed, epoch, position in the epoch).
+An image that cannot be read or decoded is skipped, counted, reported once on stderr, and its
+place is taken by the next index of the epoch's stream, so batches stay full.
+"""
+
+import math
+import sys
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import tensorflow as tf
+
+from cari_mtl.data.eval_loader import load_eval_batch
+from cari_mtl.data.split import Skips
+
+AUTOTUNE = tf.data.AUTOTUNE
+UNDECODABLE = "undecodable_image"
+
+
+def epoch_indices(nrof_images, batch_size, epoch_size, seed, epoch, spare=0):
+    """Concatenated permutations from a generator seeded by (seed, epoch); `spare` more indices after
+    the batch_size * epoch_size of the epoch (the first ones do not depend on `spare`)."""
+    if nrof_images < 1:
+        raise ValueError("the training list is empty: check --data_dir and the pairs files")
+    rng = np.random.default_rng([seed, epoch])
+    needed = batch_size * epoch_size + spare
+    rounds = -(-needed // nrof_images)
+    return np.concatenate([rng.permutation(nrof_images) for _ in range(rounds)])[:needed]
+
+
+def resize_tf1(image, image_size):
+    """TF1 `tf.image.resize_images` bilinear (no half-pixel centres, no antialias), as float32."""
+    batch = tf.raw_ops.ResizeBilinear(images=image[None], size=[image_size, image_size],
+                                      align_corners=False, half_pixel_centers=False)
+    return batch[0]
+
+
+def rotate(image, angle):
+    """Rotation about the centre by `angle` radians, bilinear, black outside, same size."""
+    height, width = tf.cast(tf.shape(image)[0], tf.float32), tf.cast(tf.shape(image)[1], tf.float32)
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    # Output pixel (x, y) samples the input at R^-1 (x - c) + c.
+    transform = tf.stack([cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy, 0.0, 0.0])
+    rotated = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.cast(image, tf.float32)[None], transforms=transform[None],
+        output_shape=tf.shape(image)[:2], fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+    return rotated[0]
+
+
+def preprocess(contents, seeds, image_size, random_crop=False, random_flip=False, random_rotate=False):
+    """Encoded JPEG/PNG/BMP/GIF bytes -> float32 [S, S, 3] as the original's training reader:
+    decode (gray -> RGB, alpha dropped), rotate, crop or resize, flip, per-image standardisation.
+    seeds: int32 [3, 2], one stateless seed per random operation."""
+    image = tf.io.decode_image(contents, channels=3, expand_animations=False)
+    if random_rotate:
+        image = rotate(image, tf.random.stateless_uniform([], seeds[0], -math.pi, math.pi))
+    if random_crop:
+        shape = tf.shape(image)
+        padded = tf.image.resize_with_crop_or_pad(image, tf.maximum(shape[0], image_size),
+                                                  tf.maximum(shape[1], image_size))
+        image = tf.cast(tf.image.stateless_random_crop(padded, [image_size, image_size, 3], seeds[1]), tf.float32)
+    else:
+        image = resize_tf1(image, image_size)
+    if random_flip:
+        image = tf.image.stateless_random_flip_left_right(image, seeds[2])
+    image.set_shape((image_size, image_size, 3))
+    return tf.image.per_image_standardization(image)
+
+
+class TrainingPipeline:
+    """Per-epoch tf.data batches over a training list; counts what it had to skip."""
+
+    def __init__(self, paths, labels, is_caricature, image_size, batch_size, epoch_size, seed=0,
+                 random_crop=False, random_flip=False, random_rotate=False, num_parallel_calls=AUTOTUNE,
+                 report=True):
+        self.paths = np.asarray([str(path) for path in paths], dtype=object)
+        self.labels = np.asarray(labels, dtype=np.int32)
+        self.is_caricature = np.asarray(is_caricature, dtype=np.int32)
+        if not len(self.paths) == len(self.labels) == len(self.is_caricature):
+            raise ValueError(f"{len(self.paths)} paths, {len(self.labels)} labels and {len(self.is_caricature)} "
+                             f"modality flags: the training lists must have one entry per image")
+        self.image_size, self.batch_size, self.epoch_size, self.seed = image_size, batch_size, epoch_size, seed
+        self.augment = dict(random_crop=random_crop, random_flip=random_flip, random_rotate=random_rotate)
+        self.num_parallel_calls = num_parallel_calls
+        self.report = report
+        self.skips = Skips()
+        self.skipped_files = Counter()
+
+    @classmethod
+    def from_split(cls, split, image_size, batch_size, epoch_size, **options):
+        return cls(split.train_paths, split.train_labels, split.train_is_caricature, image_size, batch_size,
+                   epoch_size, **options)
+
+    def _order(self, epoch):
+        return epoch_indices(len(self.paths), self.batch_size, self.epoch_size, self.seed, epoch,
+                             spare=len(self.paths))
+
+    def dataset(self, epoch):
+        """(images, labels, is_caricature, positions) batches of one epoch; positions index its stream."""
+        order = self._order(epoch)
+        base_seed = tf.constant([self.seed, epoch], tf.int64)
+        image_size, augment = self.image_size, self.augment
+
+        def load(position, path, label, is_cari):
+            seeds = tf.random.experimental.stateless_split(
+                tf.random.experimental.stateless_fold_in(base_seed, position), 3)
+            return preprocess(tf.io.read_file(path), seeds, image_size, **augment), label, is_cari, position
+
+        positions = np.arange(len(order), dtype=np.int64)
+        source = tf.data.Dataset.from_tensor_slices(
+            (positions, self.paths[order].astype(str), self.labels[order], self.is_caricature[order]))
+        return (source.map(load, num_parallel_calls=self.num_parallel_calls, deterministic=True)
+                .ignore_errors()
+                .batch(self.batch_size)
+                .take(self.epoch_size)
+                .prefetch(AUTOTUNE))
+
+    def batches(self, epoch, skip=0):
+        """Batches `skip`.. of epoch `epoch` (1-based). The first `skip` batches are still decoded and
+        dropped, so a resumed epoch continues exactly even when images were skipped before the resume
+        point. Images whose positions never arrive were undecodable: they are counted here."""
+        order = self._order(epoch)
+        expected = 0
+        for index, (images, labels, is_cari, positions) in enumerate(self.dataset(epoch)):
+            for position in positions.numpy():
+                for missed in range(expected, position):
+                    self._skipped(self.paths[order[missed]])
+                expected = position + 1
+            if index >= skip:
+                yield images, labels, is_cari
+
+    def _skipped(self, path):
+        self.skips.add(UNDECODABLE, path)
+        self.skipped_files[path] += 1
+        if self.report and self.skipped_files[path] == 1:
+            print(f"warning: skipped undecodable image {path} (a corrupt or missing file; "
+                  f"{len(self.skipped_files)} distinct so far)", file=sys.stderr)
+
+
+def evaluation_batches(paths, image_size, batch_size, workers=2):
+    """float32 [b, S, S, 3] batches of the original evaluation loader (prewhiten, then resize), in order;
+    up to `workers` batches are decoded ahead in threads. An unreadable image raises ValueError with its path."""
+    paths = list(paths)
+    starts = iter(range(0, len(paths), batch_size))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        pending = deque()
+        for start in starts:
+            pending.append(pool.submit(load_eval_batch, paths[start:start + batch_size], image_size))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
