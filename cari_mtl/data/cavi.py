@@ -20,13 +20,12 @@ backslash, may end lines with CRLF and may differ in case from the disk; folders
 `Thumbs.db`. Identities are compared upper-cased, as in the original.
 """
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from cari_mtl.data.split import DatasetSplit, Skips, skips_as_dicts, unique_test_images
+from cari_mtl.data.split import DatasetSplit, Skips, report_skips, skips_as_dicts, unique_test_images
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 MODALITY_FOLDERS = {"caricature": True, "real": False}
@@ -147,13 +146,8 @@ def resolve_pairs(lines, tree, pairs_file):
 def load_cavi_pairs(pairs_file, data_dir, downsample=20, tree=None):
     """Every `downsample`-th line (lines 1, 1 + n, ...), as the original keeps `pairs[0::n]`."""
     _check_downsample(downsample)
-    tree = tree or scan_cavi(data_dir)
-    return resolve_pairs(parse_pairs_lines(pairs_file)[::downsample], tree, Path(pairs_file))
-
-
-def report_skips(skips, out=None):
-    for reason, count in sorted(skips.counts.items()):
-        print(f"warning: {count} x {reason}, e.g. {'; '.join(skips.examples[reason][:2])}", file=out or sys.stderr)
+    lines = parse_pairs_lines(pairs_file)[::downsample]
+    return resolve_pairs(lines, tree or scan_cavi(data_dir), Path(pairs_file))
 
 
 def read_cavi_pairs(pairs_file, data_dir, downsample=20):

@@ -4,8 +4,11 @@ Public API:
     Skips(): reason -> count (`counts`) and reason -> first few paths (`examples`); `add`, `merge`.
     DatasetSplit: training images and test pairs/images with integer labels (fields below).
     unique_test_images(pair_paths, pair_labels, pair_is_caricature) -> (paths, labels, is_caricature)
+    skips_as_dicts(*skips) -> (reason -> count, reason -> a few paths)
+    report_skips(skips, out=stderr): one warning line per reason.
 """
 
+import sys
 from collections import Counter
 from dataclasses import dataclass
 
@@ -74,3 +77,8 @@ def skips_as_dicts(*skip_sets):
     for skips in skip_sets:
         merged.merge(skips)
     return dict(merged.counts), {reason: list(paths) for reason, paths in merged.examples.items()}
+
+
+def report_skips(skips, out=None):
+    for reason, count in sorted(skips.counts.items()):
+        print(f"warning: {count} x {reason}, e.g. {'; '.join(skips.examples[reason][:2])}", file=out or sys.stderr)

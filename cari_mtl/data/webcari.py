@@ -1,0 +1,187 @@
+"""WebCaricature: verification pairs, identification probe/gallery lists and the training split (spec §8).
+
+Public API:
+    parse_webcari_pairs(pairs_file) -> [WebcariPair]: header skipped; 3 tab-separated fields
+        `<id> <cari> <photo>` = same pair, 4 fields `<id_c> <cari> <id_p> <photo>` = different pair.
+    load_webcari_pairs(pairs_file, data_dir) -> WebcariPairs: pairs resolved to
+        `<data_dir>/<id>/<name>.jpg`; pairs with a missing image are dropped and counted.
+    read_webcari_pairs(pairs_file, data_dir) -> (pair_paths [(caricature, photo)], issame [bool]);
+        dropped pairs are reported on stderr.
+    load_webcari_rank_list(list_file, data_dir) -> RankList(paths, labels, skips)
+    read_webcari_rank_list(list_file, data_dir) -> (paths [str], labels [identity str]) of a
+        FR_Probe_*/FR_Gallery_* file (`<id> ... <image>`, last field the image); missing images
+        are reported on stderr and left out.
+    webcari_split(data_dir, train_pairs, test_pairs, unique_train_images=False) -> DatasetSplit
+        (cari_mtl.data.split): train = the images of the training pairs, test = the test pairs.
+
+Names in the files carry no extension; `.jpg` is appended. Lines may end with CRLF. A path that
+differs from the disk only in case is resolved to the disk's spelling.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cari_mtl.data.split import DatasetSplit, Skips, report_skips, skips_as_dicts, unique_test_images
+
+EXTENSION = ".jpg"
+
+
+@dataclass
+class WebcariPair:
+    number: int
+    cari_id: str
+    cari_name: str
+    photo_id: str
+    photo_name: str
+    issame: bool
+
+
+def _protocol_rows(path, flag):
+    """(line number, tab-separated fields) after the header line; blank lines ignored."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"protocol file {path} does not exist: check {flag}")
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    for number, text in enumerate(lines[1:], start=2):
+        fields = [value.strip() for value in text.split("\t")]
+        while fields and not fields[-1]:
+            fields.pop()
+        if fields:
+            yield number, fields
+
+
+def parse_webcari_pairs(pairs_file, flag="--test_pairs"):
+    pairs = []
+    for number, fields in _protocol_rows(pairs_file, flag):
+        if len(fields) == 3:
+            pairs.append(WebcariPair(number, fields[0], fields[1], fields[0], fields[2], True))
+        elif len(fields) == 4:
+            pairs.append(WebcariPair(number, fields[0], fields[1], fields[2], fields[3], False))
+        else:
+            raise ValueError(f"{pairs_file}:{number}: expected 3 tab-separated fields (same pair) or 4 "
+                             f"(different pair), got {len(fields)}: {fields}")
+    return pairs
+
+
+class Resolver:
+    """`<data_dir>/<id>/<name>.jpg`, or its case-insensitive match on disk, or None."""
+
+    def __init__(self, data_dir):
+        self.data_dir = Path(data_dir).expanduser()
+        if not self.data_dir.is_dir():
+            raise FileNotFoundError(f"WebCaricature face directory {self.data_dir} does not exist: --data_dir must "
+                                    f"hold <Identity>/C*.jpg and P*.jpg")
+        self._lower = None
+
+    def __call__(self, identity, name):
+        path = self.data_dir / identity / (name + EXTENSION)
+        if path.is_file():
+            return str(path)
+        if self._lower is None:
+            self._lower = {str(p.relative_to(self.data_dir)).lower(): str(p)
+                           for p in sorted(self.data_dir.glob("*/*")) if p.is_file()}
+        return self._lower.get(f"{identity}/{name}{EXTENSION}".lower())
+
+
+@dataclass
+class WebcariPairs:
+    """pair_paths [(caricature, photo)], issame [P], pair_ids [(cari id, photo id)] of the resolved pairs."""
+    pair_paths: list
+    issame: list
+    pair_ids: list
+    nrof_lines: int
+    skips: Skips = field(default_factory=Skips)
+
+
+def load_webcari_pairs(pairs_file, data_dir, flag="--test_pairs", resolver=None):
+    lines = parse_webcari_pairs(pairs_file, flag)
+    resolver = resolver or Resolver(data_dir)
+    pairs = WebcariPairs([], [], [], len(lines))
+    for line in lines:
+        cari, photo = resolver(line.cari_id, line.cari_name), resolver(line.photo_id, line.photo_name)
+        if cari is None or photo is None:
+            missing = [f"{i}/{n}{EXTENSION}" for i, n, found in ((line.cari_id, line.cari_name, cari),
+                                                               (line.photo_id, line.photo_name, photo)) if not found]
+            pairs.skips.add("pair_image_not_found", f"{pairs_file}:{line.number}: {' '.join(missing)}")
+            continue
+        pairs.pair_paths.append((cari, photo))
+        pairs.issame.append(line.issame)
+        pairs.pair_ids.append((line.cari_id, line.photo_id))
+    return pairs
+
+
+def read_webcari_pairs(pairs_file, data_dir):
+    """(pair_paths, issame) of every pair of the protocol file (no downsampling)."""
+    pairs = load_webcari_pairs(pairs_file, data_dir)
+    report_skips(pairs.skips)
+    return pairs.pair_paths, pairs.issame
+
+
+@dataclass
+class RankList:
+    paths: list
+    labels: list
+    skips: Skips
+
+
+def load_webcari_rank_list(list_file, data_dir, resolver=None):
+    """Probe or gallery list: the first field is the identity, the last the image name."""
+    rows = list(_protocol_rows(list_file, "--probe / --gallery"))
+    resolver = resolver or Resolver(data_dir)
+    result = RankList([], [], Skips())
+    for number, fields in rows:
+        if len(fields) < 2:
+            raise ValueError(f"{list_file}:{number}: expected `<id> ... <image>` (tab separated), got {fields}")
+        path = resolver(fields[0], fields[-1])
+        if path is None:
+            result.skips.add("image_not_found", f"{list_file}:{number}: {fields[0]}/{fields[-1]}{EXTENSION}")
+            continue
+        result.paths.append(path)
+        result.labels.append(fields[0])
+    return result
+
+
+def read_webcari_rank_list(list_file, data_dir):
+    ranked = load_webcari_rank_list(list_file, data_dir)
+    report_skips(ranked.skips)
+    return ranked.paths, ranked.labels
+
+
+def webcari_split(data_dir, train_pairs, test_pairs, unique_train_images=False):
+    """The WebCaricature training script's data: every image of every training pair (an image in n
+    pairs is listed n times, as in the original, unless unique_train_images); labels index the sorted
+    identities of both files; the test pairs for verification and their images for identification."""
+    resolver = Resolver(data_dir)
+    train = load_webcari_pairs(train_pairs, data_dir, "--train_pairs", resolver)
+    test = load_webcari_pairs(test_pairs, data_dir, "--test_pairs", resolver)
+    if not train.pair_paths or not test.pair_paths:
+        raise ValueError(f"no usable pair in {train_pairs if not train.pair_paths else test_pairs}: check "
+                         f"--data_dir, --train_pairs and --test_pairs")
+    class_names = sorted({identity for pairs in (train, test) for ids in pairs.pair_ids for identity in ids})
+    label_of = {name: index for index, name in enumerate(class_names)}
+    train_rows = [(path, label_of[identity], is_cari) for pair, ids in zip(train.pair_paths, train.pair_ids)
+                  for path, identity, is_cari in zip(pair, ids, (1, 0))]
+    if unique_train_images:
+        train_rows = list(dict.fromkeys(train_rows))
+    pair_paths = [path for pair in test.pair_paths for path in pair]
+    pair_labels = [label_of[identity] for ids in test.pair_ids for identity in ids]
+    pair_is_cari = [1, 0] * len(test.pair_paths)
+    test_paths, test_labels, test_is_cari = unique_test_images(pair_paths, pair_labels, pair_is_cari)
+    skipped, skipped_examples = skips_as_dicts(train.skips, test.skips)
+    return DatasetSplit(
+        class_names=class_names,
+        train_paths=np.array([row[0] for row in train_rows], dtype=object),
+        train_labels=np.array([row[1] for row in train_rows], dtype=np.int32),
+        train_is_caricature=np.array([row[2] for row in train_rows], dtype=np.int32),
+        test_pair_paths=pair_paths,
+        test_pair_labels=np.array(pair_labels, dtype=np.int32),
+        test_pair_is_caricature=np.array(pair_is_cari, dtype=np.int32),
+        test_issame=np.array(test.issame, dtype=bool),
+        test_paths=test_paths,
+        test_labels=test_labels,
+        test_is_caricature=test_is_cari,
+        skipped=skipped,
+        skipped_examples=skipped_examples,
+    )
