@@ -143,11 +143,11 @@ def resolve_pairs(lines, tree, pairs_file):
     return pairs
 
 
-def load_cavi_pairs(pairs_file, data_dir, downsample=20, tree=None):
+def load_cavi_pairs(pairs_file, data_dir, downsample=20):
     """Every `downsample`-th line (lines 1, 1 + n, ...), as the original keeps `pairs[0::n]`."""
     _check_downsample(downsample)
     lines = parse_pairs_lines(pairs_file)[::downsample]
-    return resolve_pairs(lines, tree or scan_cavi(data_dir), Path(pairs_file))
+    return resolve_pairs(lines, scan_cavi(data_dir), Path(pairs_file))
 
 
 def read_cavi_pairs(pairs_file, data_dir, downsample=20):
@@ -159,8 +159,10 @@ def read_cavi_pairs(pairs_file, data_dir, downsample=20):
 
 def cavi_split(data_dir, pairs_file, downsample=20):
     """Test = images of every `downsample`-th pair; train = every other image of the test identities."""
+    _check_downsample(downsample)
+    lines = parse_pairs_lines(pairs_file)[::downsample]
     tree = scan_cavi(data_dir)
-    pairs = load_cavi_pairs(pairs_file, data_dir, downsample, tree)
+    pairs = resolve_pairs(lines, tree, Path(pairs_file))
     if not pairs.pair_paths:
         raise ValueError(f"no usable test pair in {pairs_file} with --downsample {downsample} "
                          f"({pairs.nrof_lines} lines; missing images: {dict(pairs.skips.counts)}): "
