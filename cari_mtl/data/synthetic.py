@@ -94,7 +94,7 @@ def draw_face(face, size, style, rng):
         image = np.full((size, size, 3), 245, np.uint8)
         skin, hair, outline = (245, 245, 245), tuple(face.hair * 0.5), (15, 15, 15)
     else:
-        background = rng.uniform(60, 200, 3) if not flat else rng.choice([60.0, 200.0], 3)
+        background = rng.uniform(90, 170) + rng.uniform(-20, 20, 3) if not flat else rng.choice([60.0, 200.0], 3)
         image = np.empty((size, size, 3), np.uint8)
         image[:] = background.astype(np.uint8)
         palette = (lambda c: np.round(c / 64) * 64 + 20) if flat else (lambda c: c)
@@ -149,7 +149,7 @@ def pose(image, rng, max_angle, max_shift):
 
 
 def render_photo(face, size, rng):
-    return photo_effects(pose(draw_face(face, size, "photo", rng), rng, 10, 0.04), rng)
+    return photo_effects(pose(draw_face(face, size, "photo", rng), rng, 6, 0.03), rng)
 
 
 def render_caricature(face, size, rng):
