@@ -1,0 +1,72 @@
+"""Speed options shared by the training and evaluation commands: XLA and mixed precision.
+
+Both default to `auto`: on where they pay off (a GPU), off on a CPU, where XLA compilation time
+and bfloat16/float16 arithmetic gain nothing and the port must reproduce float32 numerics.
+
+    auto mixed precision   GPU with compute capability >= 8 (Ampere, Hopper): mixed_bfloat16
+                           GPU with compute capability 7.x (Volta, Turing): mixed_float16
+                           older GPU or no GPU: float32
+    auto XLA               on when a GPU is visible, off otherwise
+
+Mixed precision keeps the variables in float32 (model directories and checkpoints do not change);
+only the layer computations run in 16 bits. The heads, losses and softmax stay float32.
+"""
+
+import keras
+import tensorflow as tf
+
+MIXED_PRECISION_CHOICES = ("auto", "off", "bfloat16", "float16")
+XLA_CHOICES = ("auto", "on", "off")
+POLICIES = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+
+
+def add_speed_flags(parser):
+    """Adds --xla and --mixed_precision to an argparse parser."""
+    parser.add_argument("--xla", nargs="?", const="on", default="auto", choices=XLA_CHOICES,
+                        help="compile the step with XLA (jit_compile); `--xla` alone means on. auto: on when "
+                             "a GPU is visible, off on a CPU (default auto)")
+    parser.add_argument("--mixed_precision", default="auto", choices=MIXED_PRECISION_CHOICES,
+                        help="layer computations in 16 bits, variables, heads, losses and softmax in float32. "
+                             "bfloat16; float16 (with dynamic loss scaling when training); off (float32). "
+                             "auto: bfloat16 on a GPU with compute capability >= 8, float16 on 7.x, off on "
+                             "older GPUs and on a CPU (default auto)")
+    return parser
+
+
+def gpu_compute_capability():
+    """(major, minor) of the first visible GPU, or None without a GPU."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return None
+    capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+    return tuple(capability) if capability else (0, 0)
+
+
+def mixed_precision_policy(choice):
+    """The Keras dtype policy name for a --mixed_precision choice (auto resolved on this machine)."""
+    if choice not in MIXED_PRECISION_CHOICES:
+        raise ValueError(f"--mixed_precision must be one of {', '.join(MIXED_PRECISION_CHOICES)}, got {choice!r}")
+    if choice != "auto":
+        return POLICIES[choice]
+    capability = gpu_compute_capability()
+    if capability is None or capability < (7, 0):
+        return "float32"
+    return "mixed_bfloat16" if capability >= (8, 0) else "mixed_float16"
+
+
+def apply_mixed_precision(choice):
+    """Sets the Keras global dtype policy; call before building the model. Returns the policy name."""
+    policy = mixed_precision_policy(choice)
+    keras.config.set_dtype_policy(policy)
+    return policy
+
+
+def use_xla(flag):
+    """True when the step should be jit-compiled, for an --xla value (auto/on/off, or a bool)."""
+    if isinstance(flag, bool):
+        return flag
+    if flag not in XLA_CHOICES:
+        raise ValueError(f"--xla must be one of {', '.join(XLA_CHOICES)}, got {flag!r}")
+    if flag == "auto":
+        return bool(tf.config.list_physical_devices("GPU"))
+    return flag == "on"
