@@ -20,6 +20,7 @@ setup(
         "mtcnn>=1.0",
         "tqdm>=4.66",
         "matplotlib>=3.8",
+        "pillow>=10.0",
     ],
     extras_require={
         "test": ["pytest>=8.0"],

@@ -1,10 +1,11 @@
-"""Demo: train the dynamic multi-task model on a small synthetic photo/caricature set on the CPU.
+"""Demo: train the dynamic multi-task model on a small synthetic CaVI-layout dataset on the CPU.
 
     python -m cari_mtl.demo [--output_dir demo_output] [--epochs 6] [--epoch_size 40]
 
-Each identity has a colour and a mark; its "photos" draw them as a soft disc, its
-"caricatures" as an exaggerated polygon, both with random position, size and noise. The run
-writes images, logs and model directories under --output_dir, prints the five accuracies of
+The dataset comes from `cari_mtl.data.synthetic` (procedural faces; caricatures exaggerate each
+identity's features and are drawn as line art or flat colours) with a CaVI pairs file, and goes
+through the same reader, split and tf.data pipeline as `train/train.py --dataset cavi`. The run
+writes the images, logs and model directories under --output_dir, prints the five accuracies of
 Table 2 (verification, photo id, caricature id, V2C, C2V), writes them as fractions to
 <output_dir>/metrics.json and plots the three task weights and the losses over the steps
 (like the paper's Fig. 5/6) to <output_dir>/task_weights_and_losses.png.
@@ -16,82 +17,30 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from cari_mtl import plots
+from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.epoch_evaluation import METRIC_KEYS
 from cari_mtl.plot_training import read_step_table
 
-IDENTITY_COLOURS = [(230, 60, 50), (60, 200, 70), (50, 80, 230), (230, 210, 50), (200, 60, 210), (60, 210, 220)]
 LABELS = {"verification_accuracy": "verification", "photo_id_accuracy": "photo id",
           "caricature_id_accuracy": "caricature id", "v2c_accuracy": "V2C", "c2v_accuracy": "C2V"}
 
 
-def draw(identity, kind, rng, size=96):
-    """One RGB uint8 image of `identity` as a photo (disc) or a caricature (polygon)."""
-    image = rng.normal(110, 25, size=(size, size, 3)).clip(0, 255).astype(np.uint8)
-    colour = tuple(int(c) for c in IDENTITY_COLOURS[identity])
-    centre = (int(size / 2 + rng.integers(-8, 9)), int(size / 2 + rng.integers(-8, 9)))
-    radius = int(rng.integers(22, 32))
-    if kind == "photo":
-        cv2.circle(image, centre, radius, colour, -1)
-        cv2.circle(image, centre, radius // 3, (255 - colour[0], 255 - colour[1], 255 - colour[2]), -1)
-    else:
-        corners = 3 + identity % 4
-        angles = np.linspace(0, 2 * np.pi, corners, endpoint=False) + rng.uniform(0, 0.5)
-        points = np.stack([centre[0] + 1.3 * radius * np.cos(angles), centre[1] + radius * np.sin(angles)], 1)
-        cv2.fillPoly(image, [points.astype(np.int32)], colour)
-    return cv2.GaussianBlur(image, (3, 3), 0)
-
-
-def write_dataset(root, nrof_identities, per_kind, seed):
-    """Writes PNGs under root/{Real,Caricature}/id<k>/; returns [(path, label, is_cari)]."""
-    rng = np.random.default_rng(seed)
-    items = []
-    for identity in range(nrof_identities):
-        for is_cari, kind, folder in ((0, "photo", "Real"), (1, "cari", "Caricature")):
-            for index in range(per_kind):
-                path = Path(root) / folder / f"id{identity}" / f"id{identity}_{kind}_{index}.png"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                cv2.imwrite(str(path), draw(identity, kind, rng)[:, :, ::-1])
-                items.append((str(path), identity, is_cari))
-    return items
-
-
-def demo_data(items, per_kind_test, image_size, batch_size, epoch_size, seed):
-    """(TrainingData, nrof_classes): the last `per_kind_test` images of each kind and identity are the test set."""
-    from cari_mtl.array_batches import array_batches
-    from cari_mtl.data.eval_loader import load_eval_batch
-    from cari_mtl.epoch_evaluation import EvaluationSplit
-    from cari_mtl.trainer import TrainingData
-
-    test = [item for item in items if int(Path(item[0]).stem.rsplit("_", 1)[1]) >= _per_kind(items) - per_kind_test]
-    train = [item for item in items if item not in test]
-    images = load_eval_batch([p for p, _, _ in train], image_size)
-    batches = array_batches(images, [l for _, l, _ in train], [c for _, _, c in train], batch_size, epoch_size, seed)
-    caricatures = [item for item in test if item[2] == 1]
-    photos = [item for item in test if item[2] == 0]
-    pair_paths, issame = [], []
-    for cari_path, cari_label, _ in caricatures:
-        for photo_path, photo_label, _ in photos:
-            pair_paths += [cari_path, photo_path]
-            issame.append(cari_label == photo_label)
-    split = EvaluationSplit(pair_paths, issame, [p for p, _, _ in test], [l for _, l, _ in test],
-                            [c for _, _, c in test])
-    return TrainingData(batches, split), len({label for _, label, _ in items})
-
-
-def _per_kind(items):
-    return 1 + max(int(Path(path).stem.rsplit("_", 1)[1]) for path, _, _ in items)
+def downsample_for(pairs_file, nrof_test_pairs):
+    """The --downsample that keeps about `nrof_test_pairs` lines of the pairs file as the test split."""
+    nrof_lines = sum(1 for line in Path(pairs_file).read_text().splitlines() if line.strip())
+    return max(1, nrof_lines // nrof_test_pairs)
 
 
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output_dir", default="demo_output", help="where everything goes (default demo_output)")
-    parser.add_argument("--identities", type=int, default=6, help="synthetic identities, at most 6 (default 6)")
-    parser.add_argument("--images_per_kind", type=int, default=10,
-                        help="photos and caricatures per identity; 2 of each are the test set (default 10)")
+    parser.add_argument("--identities", type=int, default=8, help="synthetic identities (default 8)")
+    parser.add_argument("--photos_per_id", type=int, default=20, help="photos per identity (default 20)")
+    parser.add_argument("--caricatures_per_id", type=int, default=20, help="caricatures per identity (default 20)")
+    parser.add_argument("--nrof_test_pairs", type=int, default=32,
+                        help="about this many pairs of the pairs file form the test split; their images "
+                             "are left out of training, as in the CaVI protocol (default 32)")
     parser.add_argument("--image_size", type=int, default=80, help="input size in pixels, >= 75 (default 80)")
     parser.add_argument("--batch_size", type=int, default=16, help="images per batch (default 16)")
     parser.add_argument("--epoch_size", type=int, default=40, help="batches per epoch (default 40)")
@@ -99,30 +48,31 @@ def parse_arguments(argv):
     parser.add_argument("--learning_rate", type=float, default=0.01, help="RMSProp learning rate (default 0.01)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the images and of training (default 1)")
     args = parser.parse_args(argv)
-    if not 2 <= args.identities <= len(IDENTITY_COLOURS):
-        parser.error(f"--identities must be between 2 and {len(IDENTITY_COLOURS)}")
-    if args.images_per_kind < 3:
-        parser.error("--images_per_kind must be at least 3 (2 test images per kind)")
+    if args.identities < 2:
+        parser.error("--identities must be at least 2 (verification needs different pairs)")
+    if min(args.photos_per_id, args.caricatures_per_id, args.nrof_test_pairs) < 1:
+        parser.error("--photos_per_id, --caricatures_per_id and --nrof_test_pairs must be at least 1")
     return args
 
 
 def main(argv=None):
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
-    import cari_mtl.train as train_module
+    from cari_mtl.train import train
 
     started = time.time()
     output = Path(args.output_dir)
-    items = write_dataset(output / "data", args.identities, args.images_per_kind, args.seed)
-    print(f"synthetic dataset: {args.identities} identities, {len(items)} images in {output / 'data'}")
-    train_module.load_training_data = lambda flags: demo_data(items, 2, args.image_size, args.batch_size,
-                                                               args.epoch_size, args.seed)
-    flags = ["--logs_base_dir", str(output / "logs"), "--models_base_dir", str(output / "models"),
+    dataset = generate_dataset(output / "data", args.identities, args.photos_per_id, args.caricatures_per_id,
+                               image_size=96, seed=args.seed)
+    print(f"synthetic dataset: {args.identities} identities in {dataset.data_dir}, pairs {dataset.pairs_file}")
+    flags = ["--dataset", "cavi", "--data_dir", str(dataset.data_dir), "--test_pairs", str(dataset.pairs_file),
+             "--downsample", str(downsample_for(dataset.pairs_file, args.nrof_test_pairs)),
+             "--logs_base_dir", str(output / "logs"), "--models_base_dir", str(output / "models"),
              "--image_size", str(args.image_size), "--batch_size", str(args.batch_size),
              "--epoch_size", str(args.epoch_size), "--max_nrof_epochs", str(args.epochs),
              "--learning_rate", str(args.learning_rate), "--optimizer", "RMSProp", "--keep_probability", "0.8",
              "--center_loss_factor", "0.1", "--center_loss_alfa", "0.5", "--lfw_batch_size", "24",
              "--lfw_nrof_folds", "4", "--seed", str(args.seed), "--task_weighting", "dynamic"]
-    model_dir, log_dir, metrics = train_module.train(flags)
+    model_dir, log_dir, metrics = train(flags)
     result = {key: float(metrics[key]) for key in METRIC_KEYS}
     (output / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
     plot = output / "task_weights_and_losses.png"

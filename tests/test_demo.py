@@ -6,7 +6,8 @@ from cari_mtl import demo
 
 
 def test_demo_writes_metrics_and_plot(tmp_path):
-    assert demo.main(["--output_dir", str(tmp_path), "--identities", "2", "--images_per_kind", "3",
+    assert demo.main(["--output_dir", str(tmp_path), "--identities", "2", "--photos_per_id", "3",
+                      "--caricatures_per_id", "3", "--nrof_test_pairs", "6",
                       "--epochs", "1", "--epoch_size", "2", "--batch_size", "4"]) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert set(metrics) == {"verification_accuracy", "photo_id_accuracy", "caricature_id_accuracy",

@@ -30,6 +30,14 @@ class Skips:
         if len(kept) < EXAMPLES_KEPT:
             kept.append(str(example))
 
+    @classmethod
+    def from_dicts(cls, counts, examples):
+        """Skips from the plain `skipped` / `skipped_examples` dicts of a DatasetSplit."""
+        skips = cls()
+        skips.counts.update(counts)
+        skips.examples = {reason: list(paths) for reason, paths in examples.items()}
+        return skips
+
     def merge(self, other):
         for reason, count in other.counts.items():
             self.counts[reason] += count
