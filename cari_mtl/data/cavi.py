@@ -23,9 +23,8 @@ backslash, may end lines with CRLF and may differ in case from the disk; folders
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
-from cari_mtl.data.split import DatasetSplit, Skips, report_skips, skips_as_dicts, unique_test_images
+from cari_mtl.data.split import Skips, make_split, report_skips
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 MODALITY_FOLDERS = {"caricature": True, "real": False}
@@ -171,24 +170,7 @@ def cavi_split(data_dir, pairs_file, downsample=20):
     label_of = {name: index for index, name in enumerate(class_names)}
     pair_paths = [path for pair in pairs.pair_paths for path in pair]
     pair_labels = [label_of[identity] for ids in pairs.pair_ids for identity in ids]
-    pair_is_cari = [1, 0] * len(pairs.pair_paths)
-    test_paths, test_labels, test_is_cari = unique_test_images(pair_paths, pair_labels, pair_is_cari)
-    in_test = set(test_paths)
+    in_test = set(pair_paths)
     train = [(path, label_of[identity], int(is_cari)) for path, identity, is_cari in tree.images
              if identity in label_of and path not in in_test]
-    skipped, skipped_examples = skips_as_dicts(tree.skips, pairs.skips)
-    return DatasetSplit(
-        class_names=class_names,
-        train_paths=np.array([row[0] for row in train], dtype=object),
-        train_labels=np.array([row[1] for row in train], dtype=np.int32),
-        train_is_caricature=np.array([row[2] for row in train], dtype=np.int32),
-        test_pair_paths=pair_paths,
-        test_pair_labels=np.array(pair_labels, dtype=np.int32),
-        test_pair_is_caricature=np.array(pair_is_cari, dtype=np.int32),
-        test_issame=np.array(pairs.issame, dtype=bool),
-        test_paths=test_paths,
-        test_labels=test_labels,
-        test_is_caricature=test_is_cari,
-        skipped=skipped,
-        skipped_examples=skipped_examples,
-    )
+    return make_split(class_names, train, pair_paths, pair_labels, pairs.issame, (tree.skips, pairs.skips))

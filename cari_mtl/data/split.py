@@ -3,6 +3,7 @@
 Public API:
     Skips(): reason -> count (`counts`) and reason -> first few paths (`examples`); `add`, `merge`.
     DatasetSplit: training images and test pairs/images with integer labels (fields below).
+    make_split(class_names, train_rows, pair_paths, pair_labels, issame, skip_sets) -> DatasetSplit
     unique_test_images(pair_paths, pair_labels, pair_is_caricature) -> (paths, labels, is_caricature)
     skips_as_dicts(*skips) -> (reason -> count, reason -> a few paths)
     report_skips(skips, out=stderr): one warning line per reason.
@@ -70,6 +71,29 @@ class DatasetSplit:
     test_is_caricature: np.ndarray
     skipped: dict
     skipped_examples: dict
+
+
+def make_split(class_names, train_rows, pair_paths, pair_labels, issame, skip_sets):
+    """DatasetSplit from (path, label, is_caricature) training rows, the flat test pair lists
+    (caricature, photo, caricature, ...) with their labels, and the readers' Skips."""
+    pair_is_cari = [1, 0] * len(issame)
+    test_paths, test_labels, test_is_cari = unique_test_images(pair_paths, pair_labels, pair_is_cari)
+    skipped, skipped_examples = skips_as_dicts(*skip_sets)
+    return DatasetSplit(
+        class_names=class_names,
+        train_paths=np.array([row[0] for row in train_rows], dtype=object),
+        train_labels=np.array([row[1] for row in train_rows], dtype=np.int32),
+        train_is_caricature=np.array([row[2] for row in train_rows], dtype=np.int32),
+        test_pair_paths=list(pair_paths),
+        test_pair_labels=np.array(pair_labels, dtype=np.int32),
+        test_pair_is_caricature=np.array(pair_is_cari, dtype=np.int32),
+        test_issame=np.array(issame, dtype=bool),
+        test_paths=test_paths,
+        test_labels=test_labels,
+        test_is_caricature=test_is_cari,
+        skipped=skipped,
+        skipped_examples=skipped_examples,
+    )
 
 
 def unique_test_images(pair_paths, pair_labels, pair_is_caricature):

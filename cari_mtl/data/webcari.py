@@ -21,9 +21,8 @@ differs from the disk only in case is resolved to the disk's spelling.
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
-from cari_mtl.data.split import DatasetSplit, Skips, report_skips, skips_as_dicts, unique_test_images
+from cari_mtl.data.split import Skips, make_split, report_skips
 
 EXTENSION = ".jpg"
 
@@ -167,21 +166,4 @@ def webcari_split(data_dir, train_pairs, test_pairs, unique_train_images=False):
         train_rows = list(dict.fromkeys(train_rows))
     pair_paths = [path for pair in test.pair_paths for path in pair]
     pair_labels = [label_of[identity] for ids in test.pair_ids for identity in ids]
-    pair_is_cari = [1, 0] * len(test.pair_paths)
-    test_paths, test_labels, test_is_cari = unique_test_images(pair_paths, pair_labels, pair_is_cari)
-    skipped, skipped_examples = skips_as_dicts(train.skips, test.skips)
-    return DatasetSplit(
-        class_names=class_names,
-        train_paths=np.array([row[0] for row in train_rows], dtype=object),
-        train_labels=np.array([row[1] for row in train_rows], dtype=np.int32),
-        train_is_caricature=np.array([row[2] for row in train_rows], dtype=np.int32),
-        test_pair_paths=pair_paths,
-        test_pair_labels=np.array(pair_labels, dtype=np.int32),
-        test_pair_is_caricature=np.array(pair_is_cari, dtype=np.int32),
-        test_issame=np.array(test.issame, dtype=bool),
-        test_paths=test_paths,
-        test_labels=test_labels,
-        test_is_caricature=test_is_cari,
-        skipped=skipped,
-        skipped_examples=skipped_examples,
-    )
+    return make_split(class_names, train_rows, pair_paths, pair_labels, test.issame, (train.skips, test.skips))
