@@ -23,7 +23,6 @@ backslash, may end lines with CRLF and may differ in case from the disk; folders
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from cari_mtl.data.split import Skips, make_split, report_skips
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")

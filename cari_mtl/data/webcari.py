@@ -21,7 +21,6 @@ differs from the disk only in case is resolved to the disk's spelling.
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from cari_mtl.data.split import Skips, make_split, report_skips
 
 EXTENSION = ".jpg"
