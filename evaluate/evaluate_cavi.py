@@ -1,4 +1,4 @@
-"""Photo-caricature verification on CaVI test pairs (the original's evaluate_cavi.py).
+r"""Photo-caricature verification on CaVI test pairs (the original's evaluate_cavi.py).
 
     python evaluate/evaluate_cavi.py --data_dir CaVI_Dataset --model_dir MODEL \
         --test_pairs train-test-files/testing_1.txt [--downsample 20 --seed 0 --far 0.01]

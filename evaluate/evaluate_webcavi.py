@@ -1,4 +1,4 @@
-"""Photo-caricature verification on a WebCaricature protocol file (the original's evaluate_webcavi.py).
+r"""Photo-caricature verification on a WebCaricature protocol file (the original's evaluate_webcavi.py).
 
     python evaluate/evaluate_webcavi.py --data_dir WEBCARI_FACES --model_dir MODEL \
         --test_pairs FV_Test1.txt [--far 0.001 --seed 0]

@@ -1,4 +1,4 @@
-"""Caricature/photo identification on WebCaricature (the original's evaluate_webcavi_identify.py).
+r"""Caricature/photo identification on WebCaricature (the original's evaluate_webcavi_identify.py).
 
     python evaluate/evaluate_webcavi_identify.py --data_dir WEBCARI_FACES --model_dir MODEL \
         --probe PROTOCOL_DIR --gallery PROTOCOL_DIR [--protocol C2P|P2C|both --rank_n 10]

@@ -1,4 +1,4 @@
-"""Print what a dataset's split holds, as JSON, before spending hours training on it.
+r"""Print what a dataset's split holds, as JSON, before spending hours training on it.
 
     python -m cari_mtl.data.summary --dataset cavi --data_dir CaVI_Dataset \
         --test_pairs train-test-files/testing_1.txt [--downsample 20] [--check_images]
