@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from cari_mtl import metrics, plots, reports
+from cari_mtl.evaluation_flags import open_evaluation_model
 from cari_mtl.features import compute_features
-from cari_mtl.model_loading import open_model
 
 
 def new_log_dir(base):
@@ -43,10 +43,12 @@ def shuffle_pairs(pair_paths, issame, seed):
 
 def embed(args, paths):
     """{path: branch-1 embedding} for the unique `paths`; an unreadable image is an error."""
-    model, config = open_model(args.model_dir, image_size=args.image_size, nrof_classes=args.nrof_classes)
+    model, config, jit_compile = open_evaluation_model(args)
     unique = list(dict.fromkeys(paths))
-    print(f"Running forward pass on {len(unique)} images (image size {config.image_size})")
-    features, valid = compute_features(model, config.image_size, unique, args.lfw_batch_size, names=("embeddings",))
+    print(f"Running forward pass on {len(unique)} images (image size {config.image_size}, "
+          f"{model.dtype_policy.name}{', XLA' if jit_compile else ''})")
+    features, valid = compute_features(model, config.image_size, unique, args.lfw_batch_size, names=("embeddings",),
+                                       jit_compile=jit_compile)
     if not valid.all():
         unreadable = [path for path, ok in zip(unique, valid) if not ok]
         raise ValueError(

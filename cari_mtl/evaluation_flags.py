@@ -2,6 +2,11 @@
 
 import argparse
 
+import keras
+
+from cari_mtl.model_loading import open_model
+from cari_mtl.speed import add_speed_flags, apply_mixed_precision, use_xla
+
 EVALUATE_MODES = {"Euclidian": "euclidean", "euclidean": "euclidean", "similarity": "similarity"}
 PROTOCOLS = {"C2P": ("C2P",), "P2C": ("P2C",), "both": ("C2P", "P2C")}
 
@@ -33,6 +38,7 @@ def evaluation_parser(description, kind):
     parser.add_argument("--evaluate_mode", default="Euclidian", choices=sorted(EVALUATE_MODES),
                         help="Euclidian/euclidean: squared L2 distance; similarity: PCA(128) then cosine "
                              "distance (verification only; default Euclidian)")
+    add_speed_flags(parser)
     if kind == "identify":
         parser.add_argument("--probe", required=True, help="folder of FR_Probe_<C2P|P2C><k>.txt, k = 1..folds")
         parser.add_argument("--gallery", required=True, help="folder of FR_Gallery_<C2P|P2C><k>.txt")
@@ -68,3 +74,18 @@ def parse_evaluation_arguments(parser, argv):
         if getattr(args, name, 1) < 1:
             parser.error(f"--{name} must be a positive integer")
     return args
+
+
+def open_evaluation_model(args):
+    """(model, ModelConfig, jit_compile) for --model_dir with the speed flags applied (absent ones: auto).
+
+    The --mixed_precision dtype policy must be global while the model is built; it is restored
+    afterwards so that models built later in the same process are not affected.
+    """
+    previous = keras.config.dtype_policy()
+    try:
+        apply_mixed_precision(getattr(args, "mixed_precision", "auto"))
+        model, config = open_model(args.model_dir, image_size=args.image_size, nrof_classes=args.nrof_classes)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    return model, config, use_xla(getattr(args, "xla", "auto"))
