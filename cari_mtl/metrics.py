@@ -66,8 +66,8 @@ def pair_distances(embeddings, mode="euclidean", pca_components=128):
             f"embeddings must be [2 x pairs, dim] with consecutive rows forming a pair, got shape {embeddings.shape}"
         )
     if mode == "euclidean":
-        diff = embeddings[0::2] - embeddings[1::2]
-        return np.sum(diff * diff, axis=1)
+        diff = np.subtract(embeddings[0::2], embeddings[1::2])
+        return np.sum(np.square(diff, out=diff), axis=1)
     if mode == "similarity":
         projected = _pca(embeddings, pca_components)
         first, second = projected[0::2], projected[1::2]
@@ -100,8 +100,9 @@ def verification_from_distances(dist, actual_issame, nrof_folds=10, far_target=0
     if not 0.0 <= far_target <= 1.0:
         raise ValueError(f"far_target must lie in [0, 1], got {far_target}")
     folds = kfold_slices(dist.size, nrof_folds)
-    acc_counts = _FoldCounts(dist, same, folds, ACCURACY_THRESHOLDS)
-    val_counts = _FoldCounts(dist, same, folds, VAL_THRESHOLDS)
+    sorted_folds = _SortedFolds(dist, same, folds)
+    acc_counts = _FoldCounts(sorted_folds, ACCURACY_THRESHOLDS)
+    val_counts = _FoldCounts(sorted_folds, VAL_THRESHOLDS)
 
     train_correct = acc_counts.train_pos_below + (acc_counts.train_neg - acc_counts.train_neg_below)
     best_index = np.argmax(train_correct, axis=1)
@@ -145,6 +146,17 @@ def verification_from_distances(dist, actual_issame, nrof_folds=10, far_target=0
     }
 
 
+class _SortedFolds:
+    """Sorted distances of the same and of the different pairs of each test fold and of all pairs,
+    sorted once and shared by both threshold grids."""
+
+    def __init__(self, dist, same, folds):
+        self.all_pos = np.sort(dist[same])
+        self.all_neg = np.sort(dist[~same])
+        self.test_pos = [np.sort(dist[a:b][same[a:b]]) for a, b in folds]
+        self.test_neg = [np.sort(dist[a:b][~same[a:b]]) for a, b in folds]
+
+
 class _FoldCounts:
     """Per fold and threshold, how many same / different pairs lie strictly below the threshold.
 
@@ -152,23 +164,23 @@ class _FoldCounts:
     the other folds (training) — the latter as all pairs minus the test fold.
     """
 
-    def __init__(self, dist, same, folds, thresholds):
-        all_pos_below = _count_below(dist[same], thresholds)
-        all_neg_below = _count_below(dist[~same], thresholds)
-        self.test_pos_below = np.stack([_count_below(dist[a:b][same[a:b]], thresholds) for a, b in folds])
-        self.test_neg_below = np.stack([_count_below(dist[a:b][~same[a:b]], thresholds) for a, b in folds])
-        self.test_pos = np.array([[np.sum(same[a:b])] for a, b in folds])
-        self.test_size = np.array([[b - a] for a, b in folds])
-        self.test_neg = self.test_size - self.test_pos
+    def __init__(self, sorted_folds, thresholds):
+        all_pos_below = _count_below(sorted_folds.all_pos, thresholds)
+        all_neg_below = _count_below(sorted_folds.all_neg, thresholds)
+        self.test_pos_below = np.stack([_count_below(values, thresholds) for values in sorted_folds.test_pos])
+        self.test_neg_below = np.stack([_count_below(values, thresholds) for values in sorted_folds.test_neg])
+        self.test_pos = np.array([[values.size] for values in sorted_folds.test_pos])
+        self.test_neg = np.array([[values.size] for values in sorted_folds.test_neg])
+        self.test_size = self.test_pos + self.test_neg
         self.train_pos_below = all_pos_below[None, :] - self.test_pos_below
         self.train_neg_below = all_neg_below[None, :] - self.test_neg_below
-        self.train_pos = np.sum(same) - self.test_pos
-        self.train_neg = np.sum(~same) - self.test_neg
+        self.train_pos = sorted_folds.all_pos.size - self.test_pos
+        self.train_neg = sorted_folds.all_neg.size - self.test_neg
 
 
-def _count_below(values, thresholds):
-    """#(values < t) for every threshold t."""
-    return np.searchsorted(np.sort(values), thresholds, side="left")
+def _count_below(sorted_values, thresholds):
+    """#(values < t) for every threshold t, from values sorted ascending."""
+    return np.searchsorted(sorted_values, thresholds, side="left")
 
 
 def _rate(count, total):
@@ -246,9 +258,10 @@ def squared_distance_matrix(probe_embeddings, gallery_embeddings):
     """[Q, G] squared L2 distances, float64."""
     probe = np.asarray(probe_embeddings, dtype=np.float64)
     gallery = np.asarray(gallery_embeddings, dtype=np.float64)
-    squared = (np.sum(probe * probe, axis=1)[:, None] + np.sum(gallery * gallery, axis=1)[None, :]
-               - 2.0 * probe @ gallery.T)
-    return np.maximum(squared, 0.0)
+    cross = (2.0 * probe) @ gallery.T  # exactly 2 x (probe @ gallery.T): scaling by 2 rounds nothing
+    squared = np.sum(probe * probe, axis=1)[:, None] + np.sum(gallery * gallery, axis=1)[None, :]
+    squared -= cross
+    return np.maximum(squared, 0.0, out=squared)
 
 
 def rank_ranks(probe_embeddings, probe_labels, gallery_embeddings, gallery_labels):
@@ -261,8 +274,9 @@ def rank_ranks(probe_embeddings, probe_labels, gallery_embeddings, gallery_label
     masked = np.where(correct, dist, np.inf)
     first_correct = np.argmin(masked, axis=1)
     best = masked[np.arange(dist.shape[0]), first_correct][:, None]
-    before = (dist < best) | ((dist == best) & (np.arange(dist.shape[1])[None, :] < first_correct[:, None]))
-    ranks = np.sum(before, axis=1) + 1
+    tie_rows, tie_columns = np.nonzero(dist == best)
+    tied_before = np.bincount(tie_rows[tie_columns < first_correct[tie_rows]], minlength=dist.shape[0])
+    ranks = np.count_nonzero(dist < best, axis=1) + tied_before + 1
     return np.where(np.any(correct, axis=1), ranks, dist.shape[1] + 1)
 
 
