@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from cari_mtl import metrics
 from cari_mtl.data.eval_loader import load_eval_image
+from cari_mtl.features import inference_function
 
 METRIC_KEYS = ("verification_accuracy", "photo_id_accuracy", "caricature_id_accuracy", "v2c_accuracy",
                "c2v_accuracy")
@@ -39,10 +40,13 @@ def kept_pairs(nrof_pairs, batch_size, nrof_folds):
 
 
 class EpochEvaluator:
-    """Loads the test images once; `evaluate()` returns (metrics dict, features dict)."""
+    """Loads the test images once; `evaluate()` returns (metrics dict, features dict).
+
+    jit_compile: compile the forward pass with XLA (--xla); outputs are float32 under any dtype policy.
+    """
 
     def __init__(self, model, image_size, split, batch_size=100, nrof_folds=10, far=0.01, mode="euclidean",
-                 progress=True):
+                 progress=True, jit_compile=False):
         self.split = split
         self.batch_size = batch_size
         self.nrof_folds = nrof_folds
@@ -59,8 +63,7 @@ class EpochEvaluator:
                 raise ValueError(f"test image {path} cannot be read ({error}); check --data_dir and "
                                  f"--test_pairs") from None
         self.nrof_pairs = kept_pairs(len(split.pair_issame), batch_size, nrof_folds)
-        names = ("embeddings", "logits_visual", "logits_cari")
-        self._infer = tf.function(lambda x: {n: model(x, training=False)[n] for n in names}, reduce_retracing=True)
+        self._infer = inference_function(model, ("embeddings", "logits_visual", "logits_cari"), jit_compile)
 
     def features(self):
         outputs = {}
