@@ -2,15 +2,17 @@
 
 Every flag of the original `parse_arguments` is accepted with its meaning and default. Flags the
 original parsed but never used say "does nothing" in their help. The port adds --dataset,
---task_weighting, --static_weights, --lossweights_lr_factor, --resume, --save_every_n_steps and
---legacy_global_step. The wrappers named like the original scripts preset --dataset and
+--task_weighting, --static_weights, --lossweights_lr_factor, --resume, --save_every_n_steps,
+--legacy_global_step and the performance flags --xla, --mixed_precision and --distribute. The wrappers named like the original scripts preset --dataset and
 --task_weighting through `training_parser(defaults=...)`.
 """
 
 import argparse
 
+from cari_mtl.distribute import add_distribute_flag
 from cari_mtl.network import DEFAULT_MODEL_DEF
 from cari_mtl.optimizers import OPTIMIZERS
+from cari_mtl.speed import add_speed_flags
 from cari_mtl.weighting import STRATEGIES
 
 NOOP = "accepted for compatibility, does nothing (unused by the original's training scripts)"
@@ -146,12 +148,18 @@ def add_evaluation_flags(parser):
                         help="Euclidian: squared L2 distance; similarity: PCA(128) + cosine (default Euclidian)")
 
 
+def add_performance_flags(parser):
+    """--xla, --mixed_precision (cari_mtl.speed) and --distribute (cari_mtl.distribute)."""
+    add_speed_flags(parser)
+    add_distribute_flag(parser)
+
+
 def training_parser(description="Train the dynamic multi-task photo-caricature network.", defaults=None):
     """The parser of train/train.py; `defaults` presets flags (the original script names)."""
     parser = argparse.ArgumentParser(description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     for add in (add_output_flags, add_data_flags, add_model_flags, add_loss_flags, add_optimizer_flags,
-                add_loop_flags, add_evaluation_flags):
+                add_loop_flags, add_evaluation_flags, add_performance_flags):
         add(parser)
     if defaults:
         parser.set_defaults(**defaults)

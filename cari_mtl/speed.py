@@ -70,3 +70,27 @@ def use_xla(flag):
     if flag == "auto":
         return bool(tf.config.list_physical_devices("GPU"))
     return flag == "on"
+
+
+class DynamicLossScale:
+    """Loss scaling for mixed_float16 (the rule of Keras's LossScaleOptimizer): gradients of
+    `scale x loss` keep small float16 values from flushing to zero; a step whose gradients are
+    not finite is skipped and halves the scale, 2000 finite steps in a row double it."""
+
+    def __init__(self, initial_scale=2.0 ** 15, growth_interval=2000):
+        self.growth_interval = int(growth_interval)
+        self.scale = tf.Variable(initial_scale, dtype=tf.float32, trainable=False, name="loss_scale")
+        self.finite_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="loss_scale_finite_steps")
+
+    def update(self, finite):
+        """Adjusts the scale after a step whose unscaled gradients were `finite` (a bool scalar)."""
+        grow = tf.logical_and(finite, self.finite_steps + 1 >= self.growth_interval)
+        self.scale.assign(tf.where(finite, tf.where(grow, self.scale * 2.0, self.scale),
+                                   tf.maximum(self.scale / 2.0, 1.0)))
+        self.finite_steps.assign(tf.where(tf.logical_and(finite, tf.logical_not(grow)),
+                                          self.finite_steps + 1, tf.zeros_like(self.finite_steps)))
+
+
+def needs_loss_scale(policy_name):
+    """float16 needs loss scaling; bfloat16 has float32's exponent range and does not."""
+    return policy_name == "mixed_float16"

@@ -2,6 +2,11 @@
 
     python train/train.py --data_dir D --test_pairs P [--dataset cavi|webcari] [--task_weighting ...]
     python train/train.py --resume <models_base_dir>/<timestamp>      # continue an interrupted run
+    python train/train.py ... --distribute mirrored                   # every local GPU
+
+With --distribute multiworker every machine runs the same command; the chief writes the run's
+directories, the other workers restore from them (a shared filesystem for --resume) and write
+their own copies of checkpoints and logs to a temporary directory.
 """
 
 import sys
@@ -9,13 +14,14 @@ from pathlib import Path
 
 import keras
 
-from cari_mtl import weighting
+from cari_mtl import distribute, weighting
 from cari_mtl.cli import run_cli
 from cari_mtl.evaluation import new_log_dir
 from cari_mtl.flags import parse_training_arguments
 from cari_mtl.model_dir import ModelConfig, is_model_dir, load_model_dir
 from cari_mtl.model_loading import model_from_checkpoint
 from cari_mtl.schedule import LearningRate
+from cari_mtl.speed import apply_mixed_precision, use_xla
 from cari_mtl.train_step import TrainStep
 from cari_mtl.trainer import CHECKPOINT_DIR, Trainer, read_run_file, write_run_file
 from cari_mtl.training_data import load_training_data
@@ -54,39 +60,57 @@ def resolve_resume(resume, models_base_dir):
     return runs[-1]
 
 
-def prepare_run(argv, defaults=None):
-    """(args, model_dir, log_dir, resuming): a new run, or the stored flags of the run to resume."""
+def resolve_arguments(argv, defaults=None):
+    """(args, model directory to resume or None): the stored flags of the run when resuming."""
     args = parse_training_arguments(argv, defaults)
-    if args.resume:
-        model_dir = resolve_resume(args.resume, args.models_base_dir)
-        run = read_run_file(model_dir)
-        args = parse_training_arguments(run["argv"], run.get("defaults"))
-        return args, model_dir, Path(run["log_dir"]), True
+    if not args.resume:
+        return args, None
+    model_dir = resolve_resume(args.resume, args.models_base_dir)
+    run = read_run_file(model_dir)
+    return parse_training_arguments(run["argv"], run.get("defaults")), model_dir
+
+
+def run_dirs(args, argv, defaults, resume_dir, chief=True):
+    """(model_dir, log_dir) this process writes to: the run's own, or a scratch copy off the chief."""
+    if not chief:
+        scratch = Path(distribute.worker_scratch_dir())
+        return scratch / "model", scratch / "logs"
+    if resume_dir is not None:
+        return resume_dir, Path(read_run_file(resume_dir)["log_dir"])
     log_dir = new_log_dir(args.logs_base_dir)
     model_dir = Path(args.models_base_dir).expanduser() / log_dir.name
     model_dir.mkdir(parents=True, exist_ok=True)
     write_run_file(model_dir, log_dir, {"argv": list(argv), "defaults": defaults or {}})
-    return args, model_dir, log_dir, False
+    return model_dir, log_dir
 
 
 def train(argv, defaults=None, progress=True):
     """Runs (or resumes) a training; returns (model_dir, log_dir, last epoch's metrics)."""
-    args, model_dir, log_dir, resuming = prepare_run(argv, defaults)
+    args, resume_dir = resolve_arguments(argv, defaults)
+    distribution = distribute.make_distribution(args.distribute)
+    distribute.check_batch_size(args.batch_size, distribution)
+    chief = distribute.is_chief(distribution)
+    model_dir, log_dir = run_dirs(args, argv, defaults, resume_dir, chief)
     keras.utils.set_random_seed(args.seed)
+    policy = apply_mixed_precision(args.mixed_precision)
+    jit_compile = use_xla(args.xla) and (args.distribute == "none" or args.xla == "on")
     strategy = weighting.make_strategy(args.task_weighting, (args.loss_weight_base1, args.loss_weight_base2,
                                                              args.loss_weight_base3), args.static_weights)
     variant = strategy.lossweights_variant(args.dataset)
     data, nrof_classes = load_training_data(args)
-    model, config = build_model(args, nrof_classes, variant)
+    with distribution.scope():
+        model, config = build_model(args, nrof_classes, variant)
     print(f"Model directory: {model_dir}\nLog directory: {log_dir}\nclasses: {nrof_classes}, "
-          f"weighting: {strategy.name}, weights head: {variant}")
+          f"weighting: {strategy.name}, weights head: {variant}\nreplicas: {distribution.num_replicas_in_sync}, "
+          f"dtype policy: {policy}, XLA: {'on' if jit_compile else 'off'}")
     step = TrainStep(model, strategy, args.optimizer, args.center_loss_factor, args.center_loss_alfa,
-                     args.lossweights_lr_factor, args.moving_average_decay, args.legacy_global_step)
+                     args.lossweights_lr_factor, args.moving_average_decay, args.legacy_global_step,
+                     distribution=distribution, jit_compile=jit_compile)
     trainer = Trainer(args, step, config, data, model_dir, log_dir, progress)
-    if resuming:
-        restored = trainer.restore()
+    if resume_dir is not None:
+        restored = trainer.restore(resume_dir)
         print(f"resuming from {restored}" if restored else "no checkpoint yet: starting the run from the beginning")
-    else:
+    elif chief:
         trainer.logs.write_revision(" ".join([sys.argv[0], *argv]), SOURCE_DIR)
     metrics = trainer.run(LearningRate(args.learning_rate, args.learning_rate_schedule_file))
     return model_dir, log_dir, metrics

@@ -77,9 +77,10 @@ class Trainer:
                                                   max_to_keep=2)
         self.evaluator = None
 
-    def restore(self):
-        """Restores the newest checkpoint of the model directory; returns its path or None."""
-        latest = self.manager.latest_checkpoint
+    def restore(self, model_dir=None):
+        """Restores the newest checkpoint of `model_dir` (default: this run's, where the chief writes;
+        another worker of a multi-worker run passes the chief's); returns its path or None."""
+        latest = tf.train.latest_checkpoint(str(Path(model_dir or self.model_dir) / CHECKPOINT_DIR))
         if latest:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
         return latest

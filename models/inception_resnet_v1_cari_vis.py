@@ -11,6 +11,9 @@ training scripts add (§2 of the porting specification):
 
 Layer names are the TF1 variable scopes with "/" written as `SCOPE_SEP` (Keras 3 forbids "/"
 in layer names), so a TF1 checkpoint maps onto the layers by a mechanical rename.
+Under a mixed-precision policy (--mixed_precision) the layers after the pooled features compute
+in float32 (`HEAD_DTYPE`): logits, embeddings, the weights head and its softmax keep float32's
+range and precision; with the default float32 policy this changes nothing.
 Training scripts load this file by path (`--model_def`), as the original does.
 """
 
@@ -22,6 +25,7 @@ BN_MOMENTUM = 0.995
 BN_EPSILON = 1e-3
 L2_NORMALIZE_EPSILON = 1e-10
 DENSE_INIT_STDDEV = 0.1
+HEAD_DTYPE = "float32"
 
 TRUNK_SCOPE = "InceptionResnetV1"
 PHOTO_SCOPE = "InceptionResnetV1_expression"
@@ -205,7 +209,7 @@ def dense_head(x, units, name, activation=None, weight_decay=0.0):
     return layers.Dense(
         units, activation=activation, name=name,
         kernel_initializer=keras.initializers.TruncatedNormal(stddev=DENSE_INIT_STDDEV),
-        bias_initializer="zeros", kernel_regularizer=_l2(weight_decay),
+        bias_initializer="zeros", kernel_regularizer=_l2(weight_decay), dtype=HEAD_DTYPE,
     )(x)
 
 
@@ -216,12 +220,12 @@ def lossweights_head(mixed_7a, variant, weight_decay=0.0):
             f"unknown weights-head variant {variant!r}; choose one of {sorted(LOSSWEIGHTS_VARIANTS)}"
         )
     normalise_input, factor = LOSSWEIGHTS_VARIANTS[variant]
-    x = layers.Flatten(name="Logits_lossweights_input")(mixed_7a)
+    x = layers.Flatten(name="Logits_lossweights_input", dtype=HEAD_DTYPE)(mixed_7a)
     if normalise_input:
-        x = L2Normalize(name="norm_lossweights_input")(x)
+        x = L2Normalize(name="norm_lossweights_input", dtype=HEAD_DTYPE)(x)
     logits = dense_head(x, 3, "Logits_lossweights", weight_decay=weight_decay)
-    logits = L2Normalize(factor=factor, name="norm_lossweights")(logits)
-    weights = layers.Softmax(name="softmax_lossweights")(logits)
+    logits = L2Normalize(factor=factor, name="norm_lossweights", dtype=HEAD_DTYPE)(logits)
+    weights = layers.Softmax(name="softmax_lossweights", dtype=HEAD_DTYPE)(logits)
     return logits, weights
 
 
@@ -250,8 +254,8 @@ def build_model(image_size=160, nrof_classes=10, keep_probability=1.0, weight_de
     }
     outputs = {}
     for suffix, features in prelogits.items():
-        outputs["prelogits" + suffix] = layers.Identity(name="prelogits" + suffix)(features)
-        outputs["embeddings" + suffix] = L2Normalize(name="embeddings" + suffix)(features)
+        outputs["prelogits" + suffix] = layers.Identity(name="prelogits" + suffix, dtype=HEAD_DTYPE)(features)
+        outputs["embeddings" + suffix] = L2Normalize(name="embeddings" + suffix, dtype=HEAD_DTYPE)(features)
     outputs["logits_verif"] = dense_head(prelogits[""], nrof_classes, "Logits_verif",
                                          weight_decay=weight_decay)
     outputs["logits_visual"] = dense_head(prelogits["_visual"], nrof_classes, "Logits",
