@@ -41,6 +41,14 @@ def test_loop_verification_matches_the_vectorised_protocol(bench, nrof_pairs):
     assert 0.6 < fast["accuracy_mean"] < 0.99
 
 
+def test_loop_verification_on_some_folds_agrees_on_those_folds(bench):
+    embeddings, issame = bench.verification_embeddings(1000, seed=5)
+    fast = metrics.evaluate_verification(embeddings, issame, nrof_folds=10, far_target=0.01)
+    slow = bench.loop_verification(embeddings, issame, folds_run=3)
+    assert bench.check_verification(fast, slow, folds_run=3) <= 1e-9
+    assert not slow["accuracy"][3:].any()
+
+
 def test_loop_slinear_agrees_with_the_port_on_repeated_far_values(bench):
     far = np.array([0.0, 0.0, 0.005, 0.005, 0.01, 0.01, 0.02, 0.5])
     thresholds = np.arange(far.size) * 0.1
@@ -56,7 +64,7 @@ def test_loop_rank_matches_the_vectorised_ranks(bench):
 
 
 def test_metrics_run_prints_one_json_line_with_the_speedups(bench, capsys):
-    status = bench.main(["--skip_extraction", "--pairs", "3000", "--loop_pairs", "1500", "--probes", "40",
+    status = bench.main(["--skip_extraction", "--pairs", "3000", "--loop_folds", "5", "--probes", "40",
                          "--loop_probes", "20", "--gallery", "300", "--repeats", "1"])
     assert status == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
