@@ -48,8 +48,9 @@ def add_data_flags(parser):
                         help="random crops of image_size instead of resizing")
     parser.add_argument("--random_flip", action="store_true", help="random horizontal flips")
     parser.add_argument("--random_rotate", action="store_true", help="random rotations (-180..180 degrees)")
-    parser.add_argument("--nrof_preprocess_threads", type=int, default=4,
-                        help="parallel image decoding calls of the input pipeline (default 4)")
+    parser.add_argument("--nrof_preprocess_threads", type=int, default=None,
+                        help="parallel image decoding calls of the input pipeline (default: autotuned by "
+                             "tf.data; the original hard-coded 4)")
     for name in ("--data_dir_test", "--labels_expression", "--labels_expression_test", "--lfw_dir",
                  "--filter_filename", "--trainset_end"):
         parser.add_argument(name, default=None, help=NOOP)

@@ -58,5 +58,5 @@ def load_training_data(args):
     pipeline = TrainingPipeline.from_split(
         split, args.image_size, args.batch_size, args.epoch_size, seed=args.seed, random_crop=args.random_crop,
         random_flip=args.random_flip, random_rotate=args.random_rotate,
-        num_parallel_calls=args.nrof_preprocess_threads)
+        num_parallel_calls=args.nrof_preprocess_threads or tf.data.AUTOTUNE)
     return TrainingData(counted_batches(pipeline), evaluation_split(split)), len(split.class_names)
