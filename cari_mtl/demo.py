@@ -1,6 +1,6 @@
 """Demo: train the dynamic multi-task model on a small synthetic CaVI-layout dataset on the CPU.
 
-    python -m cari_mtl.demo [--output_dir demo_output] [--epochs 6] [--epoch_size 40]
+    python -m cari_mtl.demo [--output_dir demo_output] [--epochs 15] [--epoch_size 50]
 
 The dataset comes from `cari_mtl.data.synthetic` (procedural faces; caricatures exaggerate each
 identity's features and are drawn as line art or flat colours) with a CaVI pairs file, and goes
@@ -43,8 +43,8 @@ def parse_arguments(argv):
                              "are left out of training, as in the CaVI protocol (default 32)")
     parser.add_argument("--image_size", type=int, default=80, help="input size in pixels, >= 75 (default 80)")
     parser.add_argument("--batch_size", type=int, default=16, help="images per batch (default 16)")
-    parser.add_argument("--epoch_size", type=int, default=40, help="batches per epoch (default 40)")
-    parser.add_argument("--epochs", type=int, default=6, help="epochs (default 6)")
+    parser.add_argument("--epoch_size", type=int, default=50, help="batches per epoch (default 50)")
+    parser.add_argument("--epochs", type=int, default=15, help="epochs (default 15)")
     parser.add_argument("--learning_rate", type=float, default=0.01, help="RMSProp learning rate (default 0.01)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the images and of training (default 1)")
     args = parser.parse_args(argv)

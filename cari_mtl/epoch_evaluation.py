@@ -6,6 +6,7 @@ verification_accuracy (10-fold, test pairs, branch-1 embeddings), photo_id_accur
 caricature_id_accuracy, v2c_accuracy and c2v_accuracy, as fractions.
 """
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,21 @@ def kept_pairs(nrof_pairs, batch_size, nrof_folds):
     return kept if kept >= nrof_folds else nrof_pairs
 
 
+def one_class_warning(pair_issame, nrof_kept):
+    """A warning when the kept pairs are all same (or all different) pairs, else None.
+
+    The original keeps the head of the pairs list, and a pairs file sorted same-first (as CaVI's)
+    can leave no different pair: any threshold above every distance then scores 1.0.
+    """
+    kept = np.asarray(pair_issame[:nrof_kept], bool)
+    if len(kept) == 0 or 0 < kept.sum() < len(kept):
+        return None
+    kind = "same" if kept[0] else "different"
+    return (f"warning: training-time verification keeps the first {nrof_kept} of {len(pair_issame)} test pairs "
+            f"(whole --lfw_batch_size batches of images, as the original) and they are all {kind} pairs, so "
+            f"its accuracy means nothing; lower --lfw_batch_size or run evaluate/evaluate_cavi.py")
+
+
 class EpochEvaluator:
     """Loads the test images once; `evaluate()` returns (metrics dict, features dict).
 
@@ -63,6 +79,9 @@ class EpochEvaluator:
                 raise ValueError(f"test image {path} cannot be read ({error}); check --data_dir and "
                                  f"--test_pairs") from None
         self.nrof_pairs = kept_pairs(len(split.pair_issame), batch_size, nrof_folds)
+        warning = one_class_warning(split.pair_issame, self.nrof_pairs)
+        if warning:
+            print(warning, file=sys.stderr)
         self._infer = inference_function(model, ("embeddings", "logits_visual", "logits_cari"), jit_compile)
 
     def features(self):

@@ -1,0 +1,29 @@
+"""The original's training-time choice of verification pairs, and the warning when it is degenerate."""
+
+from cari_mtl.epoch_evaluation import kept_pairs, one_class_warning
+
+
+def test_whole_batches_of_images_only():
+    # 81 pairs = 162 images; batches of 100 images keep 100 images = 50 pairs (the original's floor).
+    assert kept_pairs(81, 100, 10) == 50
+    assert kept_pairs(81, 24, 10) == 72
+
+
+def test_every_pair_kept_when_whole_batches_leave_fewer_pairs_than_folds():
+    assert kept_pairs(12, 100, 4) == 12
+
+
+def test_warning_when_the_kept_pairs_are_all_same():
+    issame = [True] * 71 + [False] * 10  # sorted same-first, as CaVI's testing_1.txt
+    warning = one_class_warning(issame, 50)
+    assert "first 50 of 81" in warning and "all same pairs" in warning and "--lfw_batch_size" in warning
+
+
+def test_no_warning_when_both_kinds_are_kept():
+    issame = [True] * 71 + [False] * 10
+    assert one_class_warning(issame, 72) is None
+    assert one_class_warning([False, True], 2) is None
+
+
+def test_warning_names_different_pairs_too():
+    assert "all different pairs" in one_class_warning([False, False, True], 2)
