@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from cari_mtl import distribute
+from small_network import small_network
 
 IMAGE_SIZE = 80
 NROF_CLASSES = 3
@@ -71,24 +72,6 @@ def test_uneven_global_batch_is_refused():
         distribute.check_batch_size(7, SimpleNamespace(num_replicas_in_sync=2))
 
 
-def small_network(network):
-    """The output dict of the network from a 2-block trunk and 1-block branches of its own layers."""
-    import keras
-
-    images = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3))
-    trunk = network.conv_bn_relu(images, 8, 3, "trunk_1", strides=2, padding="valid")
-    trunk = network.conv_bn_relu(trunk, 16, 3, "trunk_2", strides=2, padding="valid")
-    outputs = {}
-    for suffix, logits_name in (("", "logits_verif"), ("_visual", "logits_visual"), ("_cari", "logits_cari")):
-        features = network.conv_bn_relu(trunk, 8, 3, f"branch{suffix}")
-        prelogits = keras.layers.GlobalAveragePooling2D()(features)
-        outputs["prelogits" + suffix] = prelogits
-        outputs["embeddings" + suffix] = network.L2Normalize()(prelogits)
-        outputs[logits_name] = network.dense_head(prelogits, NROF_CLASSES, f"head{suffix}")
-    outputs["lossweights_logits"], outputs["lossweights"] = network.lossweights_head(trunk, "cavi")
-    return keras.Model(images, outputs)
-
-
 def compare(out_path, full=False):
     """Runs both steps from the same initial weights; writes max |difference| per kind of value."""
     import tensorflow as tf
@@ -110,7 +93,7 @@ def compare(out_path, full=False):
             if full:
                 model = network.build_model(image_size=IMAGE_SIZE, nrof_classes=NROF_CLASSES, keep_probability=1.0)
             else:
-                model = small_network(network)
+                model = small_network(network, IMAGE_SIZE, NROF_CLASSES)
             if initial_weights is not None:
                 model.set_weights(initial_weights)
         step = TrainStep(model, weighting.make_strategy("dynamic"), "RMSProp", center_loss_factor=0.1,
