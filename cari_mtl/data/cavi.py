@@ -6,7 +6,7 @@ Public API:
         sorted, identity folders sorted, files sorted).
     scan_cavi(data_dir) -> CaviTree: the images above plus a case-insensitive path resolver
         and the files it ignored (Thumbs.db, ...).
-    load_cavi_pairs(pairs_file, data_dir, downsample=20) -> CaviPairs: every `downsample`-th
+    load_cavi_pairs(pairs_file, data_dir, downsample=20) -> ResolvedPairs: every `downsample`-th
         line of the pairs file, resolved against the disk; pairs with a missing image are
         dropped and counted.
     read_cavi_pairs(pairs_file, data_dir, downsample=20) -> (pair_paths [(caricature, photo)],
@@ -20,10 +20,10 @@ backslash, may end lines with CRLF and may differ in case from the disk; folders
 `Thumbs.db`. Identities are compared upper-cased, as in the original.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from cari_mtl.data.split import Skips, make_split, report_skips
+from cari_mtl.data.split import Skips, make_split, report_skips, resolve_pair_lines
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 MODALITY_FOLDERS = {"caricature": True, "real": False}
@@ -111,34 +111,15 @@ def parse_pairs_lines(pairs_file):
     return lines
 
 
-@dataclass
-class CaviPairs:
-    """pair_paths [(caricature path, photo path)] and issame [P] of the kept, resolved pairs;
-    pair_ids [(CARI_ID, PHOTO_ID)] as written in the file, upper-cased."""
-    pair_paths: list
-    issame: list
-    pair_ids: list
-    nrof_lines: int
-    skips: Skips = field(default_factory=Skips)
-
-
 def _check_downsample(downsample):
     if downsample < 1:
         raise ValueError(f"--downsample must be at least 1, got {downsample}")
 
 
 def resolve_pairs(lines, tree, pairs_file):
-    pairs = CaviPairs([], [], [], len(lines))
-    for line in lines:
-        cari, photo = tree.resolve(line.cari_path), tree.resolve(line.photo_path)
-        missing = [p for p, found in ((line.cari_path, cari), (line.photo_path, photo)) if found is None]
-        if missing:
-            pairs.skips.add("pair_image_not_found", f"{pairs_file}:{line.number}: {' '.join(missing)}")
-            continue
-        pairs.pair_paths.append((cari, photo))
-        pairs.issame.append(line.issame)
-        pairs.pair_ids.append((line.cari_id, line.photo_id))
-    return pairs
+    return resolve_pair_lines(
+        lines, lambda line: ((tree.resolve(line.cari_path), line.cari_path),
+                             (tree.resolve(line.photo_path), line.photo_path)), pairs_file)
 
 
 def load_cavi_pairs(pairs_file, data_dir, downsample=20):

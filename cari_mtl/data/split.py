@@ -3,6 +3,8 @@
 Public API:
     Skips(): reason -> count (`counts`) and reason -> first few paths (`examples`); `add`, `merge`.
     DatasetSplit: training images and test pairs/images with integer labels (fields below).
+    resolve_pair_lines(lines, locate, pairs_file) -> ResolvedPairs: parsed pairs-file lines whose two
+        images are found; the others counted under `pair_image_not_found`
     make_split(class_names, train_rows, pair_paths, pair_labels, issame, skip_sets) -> DatasetSplit
     unique_test_images(pair_paths, pair_labels, pair_is_caricature) -> (paths, labels, is_caricature)
     skips_as_dicts(*skips) -> (reason -> count, reason -> a few paths)
@@ -11,7 +13,7 @@ Public API:
 
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,6 +46,35 @@ class Skips:
             self.counts[reason] += count
             kept = self.examples.setdefault(reason, [])
             kept.extend(other.examples[reason][:EXAMPLES_KEPT - len(kept)])
+
+
+@dataclass
+class ResolvedPairs:
+    """pair_paths [(caricature, photo)], issame [P], pair_ids [(cari id, photo id)] of the pairs whose
+    two images were found; nrof_lines: the lines read; skips: the pairs dropped."""
+    pair_paths: list
+    issame: list
+    pair_ids: list
+    nrof_lines: int
+    skips: Skips = field(default_factory=Skips)
+
+
+def resolve_pair_lines(lines, locate, pairs_file):
+    """ResolvedPairs of parsed lines (fields number, issame, cari_id, photo_id).
+
+    locate(line) -> ((caricature path or None, its name in the file), (photo path or None, its name)).
+    """
+    pairs = ResolvedPairs([], [], [], len(lines))
+    for line in lines:
+        (cari, cari_name), (photo, photo_name) = locate(line)
+        missing = [name for path, name in ((cari, cari_name), (photo, photo_name)) if path is None]
+        if missing:
+            pairs.skips.add("pair_image_not_found", f"{pairs_file}:{line.number}: {' '.join(missing)}")
+            continue
+        pairs.pair_paths.append((cari, photo))
+        pairs.issame.append(line.issame)
+        pairs.pair_ids.append((line.cari_id, line.photo_id))
+    return pairs
 
 
 @dataclass

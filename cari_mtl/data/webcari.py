@@ -3,7 +3,7 @@
 Public API:
     parse_webcari_pairs(pairs_file) -> [WebcariPair]: header skipped; 3 tab-separated fields
         `<id> <cari> <photo>` = same pair, 4 fields `<id_c> <cari> <id_p> <photo>` = different pair.
-    load_webcari_pairs(pairs_file, data_dir) -> WebcariPairs: pairs resolved to
+    load_webcari_pairs(pairs_file, data_dir) -> ResolvedPairs: pairs resolved to
         `<data_dir>/<id>/<name>.jpg`; pairs with a missing image are dropped and counted.
     read_webcari_pairs(pairs_file, data_dir) -> (pair_paths [(caricature, photo)], issame [bool]);
         dropped pairs are reported on stderr.
@@ -18,10 +18,10 @@ Names in the files carry no extension; `.jpg` is appended. Lines may end with CR
 differs from the disk only in case is resolved to the disk's spelling.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from cari_mtl.data.split import Skips, make_split, report_skips
+from cari_mtl.data.split import Skips, make_split, report_skips, resolve_pair_lines
 
 EXTENSION = ".jpg"
 
@@ -83,31 +83,15 @@ class Resolver:
         return self._lower.get(f"{identity}/{name}{EXTENSION}".lower())
 
 
-@dataclass
-class WebcariPairs:
-    """pair_paths [(caricature, photo)], issame [P], pair_ids [(cari id, photo id)] of the resolved pairs."""
-    pair_paths: list
-    issame: list
-    pair_ids: list
-    nrof_lines: int
-    skips: Skips = field(default_factory=Skips)
-
-
 def load_webcari_pairs(pairs_file, data_dir, flag="--test_pairs", resolver=None):
     lines = parse_webcari_pairs(pairs_file, flag)
     resolver = resolver or Resolver(data_dir)
-    pairs = WebcariPairs([], [], [], len(lines))
-    for line in lines:
-        cari, photo = resolver(line.cari_id, line.cari_name), resolver(line.photo_id, line.photo_name)
-        if cari is None or photo is None:
-            missing = [f"{i}/{n}{EXTENSION}" for i, n, found in ((line.cari_id, line.cari_name, cari),
-                                                               (line.photo_id, line.photo_name, photo)) if not found]
-            pairs.skips.add("pair_image_not_found", f"{pairs_file}:{line.number}: {' '.join(missing)}")
-            continue
-        pairs.pair_paths.append((cari, photo))
-        pairs.issame.append(line.issame)
-        pairs.pair_ids.append((line.cari_id, line.photo_id))
-    return pairs
+
+    def locate(line):
+        return ((resolver(line.cari_id, line.cari_name), f"{line.cari_id}/{line.cari_name}{EXTENSION}"),
+                (resolver(line.photo_id, line.photo_name), f"{line.photo_id}/{line.photo_name}{EXTENSION}"))
+
+    return resolve_pair_lines(lines, locate, pairs_file)
 
 
 def read_webcari_pairs(pairs_file, data_dir):
