@@ -83,6 +83,12 @@ def verify(args, pair_paths, issame, command_line=None):
     print(f"Accuracy: {result['accuracy_mean']:1.3f}+-{result['accuracy_std']:1.3f}")
     print(f"Validation rate: {result['val_mean']:2.5f}+-{result['val_std']:2.5f} @ FAR={result['far']:2.5f}")
     print(f"Area Under Curve (AUC): {result['auc_mean']:1.3f}+-{result['auc_std']:1.3f}")
+    one_sided = metrics.one_sided_folds(issame, args.lfw_nrof_folds)
+    if one_sided:
+        print(f"warning: test fold(s) {', '.join(map(str, one_sided))} of {args.lfw_nrof_folds} hold pairs of one "
+              f"kind only ({sum(issame)} same, {len(issame) - sum(issame)} different pairs in all): their AUC is 0 "
+              f"and their FAR or VAL 0, as in the original; use more pairs (a smaller --downsample) or fewer "
+              f"folds (--lfw_nrof_folds)", file=sys.stderr)
     print(f"{len(pair_paths)} pairs in {time.time() - started:.1f} s; results in {log_dir}")
     return log_dir, result
 

@@ -82,6 +82,17 @@ def _pca(embeddings, components):
     return PCA(n_components=components, svd_solver="full").fit_transform(embeddings)
 
 
+def one_sided_folds(actual_issame, nrof_folds=10):
+    """1-based numbers of the test folds that hold only same or only different pairs.
+
+    In such a fold the ROC has no false-positive (or true-positive) axis: its AUC is 0 and its
+    FAR or VAL is 0 by the original's convention, which pulls the means down.
+    """
+    same = np.asarray(actual_issame, dtype=bool)
+    return [number for number, (start, stop) in enumerate(kfold_slices(same.size, nrof_folds), start=1)
+            if same[start:stop].all() or not same[start:stop].any()]
+
+
 def evaluate_verification(embeddings, actual_issame, nrof_folds=10, far_target=0.01, legacy_val=False,
                           mode="euclidean", pca_components=128):
     """The paper's k-fold verification protocol on pair-ordered embeddings (see the module docstring)."""

@@ -141,3 +141,22 @@ def test_identification_writes_rank_report_and_json(tmp_path, model_dir, images)
     values = re.findall(r"Rank(1|10) accuracy: ([\d.]+)\+-([\d.]+)", text)
     assert values == [("1", "0.750", "0.250"), ("10", "0.750", "0.250"),
                       ("1", "1.000", "0.000"), ("10", "1.000", "0.000")]
+
+
+def test_folds_with_pairs_of_one_kind_are_warned_about(tmp_path, monkeypatch, images, capsys):
+    monkeypatch.setattr(evaluation, "embed", lambda args, paths: {path: np.eye(1792)[images.index(path)]
+                                                                   for path in paths})
+    pairs = [(images[i], images[i]) for i in range(18)] + [(images[0], images[1]), (images[2], images[3])]
+    evaluation.verify(evaluation_args("unused", tmp_path / "logs", lfw_nrof_folds=4), pairs, [True] * 18 + [False] * 2)
+    warning = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: test fold")]
+    assert len(warning) == 1 and "of 4 hold pairs of one kind only (18 same, 2 different" in warning[0]
+    assert "--lfw_nrof_folds" in warning[0]
+
+
+def test_no_fold_warning_when_every_fold_has_both_kinds(tmp_path, monkeypatch, images, capsys):
+    monkeypatch.setattr(evaluation, "embed", lambda args, paths: {path: np.eye(1792)[images.index(path)]
+                                                                   for path in paths})
+    monkeypatch.setattr(evaluation, "shuffle_pairs", lambda pairs, issame, seed: (pairs, issame))
+    pairs, issame = [(images[i], images[i]) for i in range(2)], [True, False]
+    evaluation.verify(evaluation_args("unused", tmp_path / "logs", lfw_nrof_folds=2), pairs * 2, issame * 2)
+    assert "warning: test fold" not in capsys.readouterr().err

@@ -221,3 +221,13 @@ def test_legacy_rank_n_reproduces_the_original_flat_list_bug():
     assert proper == pytest.approx(np.mean([
         probe_labels[i] in gallery_labels[np.argsort(dist[i])[:n]] for i in range(len(probe_labels))
     ]))
+
+
+def test_folds_with_pairs_of_one_kind_are_named_and_score_auc_zero():
+    issame = np.array([True] * 8 + [True, False] * 6)  # 20 pairs, 5 folds of 4: folds 1 and 2 all same
+    assert metrics.one_sided_folds(issame, 5) == [1, 2]
+    assert metrics.one_sided_folds(~issame, 5) == [1, 2]
+    assert metrics.one_sided_folds(np.array([True, False] * 10), 5) == []
+    dist = np.where(issame, 0.5, 2.0)  # perfectly separable
+    result = metrics.verification_from_distances(dist, issame, nrof_folds=5)
+    np.testing.assert_array_equal(result["auc"], [0.0, 0.0, 1.0, 1.0, 1.0])
