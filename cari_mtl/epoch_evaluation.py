@@ -47,7 +47,7 @@ def one_class_warning(pair_issame, nrof_kept):
     can leave no different pair: any threshold above every distance then scores 1.0.
     """
     kept = np.asarray(pair_issame[:nrof_kept], bool)
-    if len(kept) == 0 or 0 < kept.sum() < len(kept):
+    if not metrics.is_one_sided(kept):
         return None
     kind = "same" if kept[0] else "different"
     return (f"warning: training-time verification keeps the first {nrof_kept} of {len(pair_issame)} test pairs "

@@ -82,6 +82,12 @@ def _pca(embeddings, components):
     return PCA(n_components=components, svd_solver="full").fit_transform(embeddings)
 
 
+def is_one_sided(actual_issame):
+    """True when pair labels [P] hold no same pair or no different pair (P > 0)."""
+    same = np.asarray(actual_issame, dtype=bool)
+    return same.size > 0 and (same.all() or not same.any())
+
+
 def one_sided_folds(actual_issame, nrof_folds=10):
     """1-based numbers of the test folds that hold only same or only different pairs.
 
@@ -90,7 +96,7 @@ def one_sided_folds(actual_issame, nrof_folds=10):
     """
     same = np.asarray(actual_issame, dtype=bool)
     return [number for number, (start, stop) in enumerate(kfold_slices(same.size, nrof_folds), start=1)
-            if same[start:stop].all() or not same[start:stop].any()]
+            if is_one_sided(same[start:stop])]
 
 
 def evaluate_verification(embeddings, actual_issame, nrof_folds=10, far_target=0.01, legacy_val=False,
