@@ -10,7 +10,8 @@ Which variables are taken depends on what the checkpoint is, as in the original:
   (a full-depth model also has deeper repeats and a Bottleneck, left unused), then the photo
   branch is initialised by copying branch 1's `Repeat_2/block8_1` and `Block8`.
 
-Optimizer slots, moving averages and counters are never loaded.
+Optimizer slots, moving averages and counters are not loaded into the model; the training command
+restores the optimizer slots separately (cari_mtl.optimizer_state), and the report counts them.
 """
 
 import re
@@ -39,6 +40,7 @@ _AUXILIARY = re.compile(
     r"|ExponentialMovingAverage|/avg$|^global_step$|^Variable(_\d+)?$|^beta[12]_power"
 )
 _STEP = re.compile(r"-(\d+)\.index$")
+_SLOT = re.compile(r"/(RMSProp|Momentum|Adam|Adagrad|Adadelta)(_1)?$")
 
 
 class CheckpointError(Exception):
@@ -54,6 +56,8 @@ class ConversionReport:
     unused: list = field(default_factory=list)
     skipped_auxiliary: int = 0
     left_initialised: list = field(default_factory=list)
+    optimizer_slots: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
     def format(self):
         lines = [
@@ -63,6 +67,11 @@ class ConversionReport:
         ]
         lines += [f"  {source} -> {target}" for source, target in self.copied]
         lines.append(f"skipped (optimizer slots, moving averages, counters): {self.skipped_auxiliary}")
+        for optimizer, count in sorted(self.optimizer_slots.items()):
+            lines.append(f"  {count} {optimizer} optimizer slots: restored by train --pretrained_model with "
+                         f"--optimizer {optimizer} (unless --no_restore_optimizer_state); a model directory "
+                         f"holds weights only")
+        lines += [f"note: {note}" for note in self.notes]
         lines.append(f"unused checkpoint variables: {len(self.unused)}")
         lines += [f"  {name}" for name in self.unused]
         lines.append(f"left initialised: {len(self.left_initialised)}")
@@ -130,6 +139,11 @@ class CheckpointVariables:
         return int(shape[0]) if shape else None
 
 
+def restores_heads(kind):
+    """Only a full model of this project restores the logits layers (the original's Saver cases)."""
+    return kind == "cari"
+
+
 def keras_variables_by_slim_name(model):
     """{TF1 name: Keras variable} for every weight of the model."""
     mapping = {}
@@ -147,6 +161,10 @@ def load_tf1_checkpoint(model, path, init_cari_from_verif=False):
     kind = checkpoint.kind()
     report = ConversionReport(checkpoint.prefix, kind)
     report.skipped_auxiliary = len(checkpoint.shapes) - len(checkpoint.model_names())
+    for name in checkpoint.shapes:
+        slot = _SLOT.search(name)
+        if slot:
+            report.optimizer_slots[slot.group(1)] = report.optimizer_slots.get(slot.group(1), 0) + 1
     targets = keras_variables_by_slim_name(model)
     wanted = _restorable(kind)
 
@@ -171,6 +189,11 @@ def load_tf1_checkpoint(model, path, init_cari_from_verif=False):
                 report.copied.append((source_name, target_name))
                 filled.add(target_name)
     report.left_initialised = sorted(set(targets) - filled)
+    stored_classes = checkpoint.nrof_classes()
+    model_classes = int(targets[VERIF_LOGITS_BIASES].shape[0])
+    if not restores_heads(kind) and stored_classes not in (None, model_classes):
+        report.notes.append(f"the checkpoint's logits layers have {stored_classes} classes, the model "
+                            f"{model_classes}: skipped (the {kind} case never restores them, as the original)")
     return report
 
 

@@ -7,6 +7,8 @@ import argparse
 import sys
 
 from cari_mtl.cli import run_cli
+from cari_mtl.model_flags import (add_image_standardization_flag, add_logits_relu_flag, chosen_logits_relu,
+                                  chosen_standardization)
 from cari_mtl.model_loading import convert_checkpoint
 
 
@@ -26,6 +28,8 @@ def parse_arguments(argv):
                              "(the original code does not)")
     parser.add_argument("--model_def", default=None,
                         help="network definition file (default models/inception_resnet_v1_cari_vis.py)")
+    add_image_standardization_flag(parser)
+    add_logits_relu_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -35,6 +39,8 @@ def main(argv=None):
         args.pretrained_model, args.output_dir, image_size=args.image_size,
         nrof_classes=args.nrof_classes, lossweights_variant=args.lossweights_variant,
         init_cari_from_verif=args.init_cari_from_verif, model_def=args.model_def,
+        image_standardization=chosen_standardization(args.image_standardization),
+        logits_relu=chosen_logits_relu(args.logits_relu),
     )
     print(report.format())
     print(f"wrote {output_dir}")

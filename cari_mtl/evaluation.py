@@ -37,7 +37,7 @@ def new_log_dir(base):
 
 def shuffle_pairs(pair_paths, issame, seed):
     """Pairs and labels in one seeded random order (the original shuffles unseeded before the folds)."""
-    order = np.random.default_rng(seed).permutation(len(pair_paths))
+    order = metrics.pair_order(len(pair_paths), seed)
     return [pair_paths[i] for i in order], [bool(issame[i]) for i in order]
 
 
@@ -46,9 +46,9 @@ def embed(args, paths):
     model, config, jit_compile = open_evaluation_model(args)
     unique = list(dict.fromkeys(paths))
     print(f"Running forward pass on {len(unique)} images (image size {config.image_size}, "
-          f"{model.dtype_policy.name}{', XLA' if jit_compile else ''})")
+          f"{config.image_standardization}, {model.dtype_policy.name}{', XLA' if jit_compile else ''})")
     features, valid = compute_features(model, config.image_size, unique, args.lfw_batch_size, names=("embeddings",),
-                                       jit_compile=jit_compile)
+                                       jit_compile=jit_compile, standardization=config.image_standardization)
     if not valid.all():
         unreadable = [path for path, ok in zip(unique, valid) if not ok]
         raise ValueError(

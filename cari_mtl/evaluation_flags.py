@@ -4,6 +4,7 @@ import argparse
 
 import keras
 
+from cari_mtl.model_flags import add_image_standardization_flag
 from cari_mtl.model_loading import open_model
 from cari_mtl.speed import add_speed_flags, apply_mixed_precision, use_xla
 
@@ -38,6 +39,7 @@ def evaluation_parser(description, kind):
     parser.add_argument("--evaluate_mode", default="Euclidian", choices=sorted(EVALUATE_MODES),
                         help="Euclidian/euclidean: squared L2 distance; similarity: PCA(128) then cosine "
                              "distance (verification only; default Euclidian)")
+    add_image_standardization_flag(parser)
     add_speed_flags(parser)
     if kind == "identify":
         parser.add_argument("--probe", required=True, help="folder of FR_Probe_<C2P|P2C><k>.txt, k = 1..folds")
@@ -85,7 +87,8 @@ def open_evaluation_model(args):
     previous = keras.config.dtype_policy()
     try:
         apply_mixed_precision(getattr(args, "mixed_precision", "auto"))
-        model, config = open_model(args.model_dir, image_size=args.image_size, nrof_classes=args.nrof_classes)
+        model, config = open_model(args.model_dir, image_size=args.image_size, nrof_classes=args.nrof_classes,
+                                   image_standardization=getattr(args, "image_standardization", None))
     finally:
         keras.config.set_dtype_policy(previous)
     return model, config, use_xla(getattr(args, "xla", "auto"))

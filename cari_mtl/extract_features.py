@@ -2,7 +2,8 @@
 
     python -m cari_mtl.extract_features --model_dir DIR --image_list FILE --output OUT.npz
 
-Images are loaded like the original evaluation loader (RGB, prewhiten, resize). The .npz holds
+Images are loaded like the original evaluation loader (RGB, standardise, resize); the standardisation
+is the model directory's (`--image_standardization` overrides it; prewhiten for a TF1 checkpoint). The .npz holds
 `embeddings`, `embeddings_visual`, `embeddings_cari` [N, 1792], `logits_verif`, `logits_visual`,
 `logits_cari` [N, K] (photo/caricature logits after ReLU), `paths` [N] and `valid` [N] (False
 for an unreadable image, whose rows are zeros), rows in the order of the image list. --xla and
@@ -18,6 +19,7 @@ import numpy as np
 from cari_mtl.cli import run_cli
 from cari_mtl.evaluation_flags import open_evaluation_model
 from cari_mtl.features import compute_features
+from cari_mtl.model_flags import add_image_standardization_flag
 from cari_mtl.speed import add_speed_flags
 
 
@@ -31,6 +33,7 @@ def parse_arguments(argv):
                         help="input size when --model_dir is a TF1 checkpoint (default 160)")
     parser.add_argument("--nrof_classes", type=int, default=None,
                         help="number of classes when --model_dir is a TF1 checkpoint without logits layers")
+    add_image_standardization_flag(parser)
     add_speed_flags(parser)
     return parser.parse_args(argv)
 
@@ -53,7 +56,8 @@ def main(argv=None):
     args = parse_arguments(argv)
     paths = read_image_list(args.image_list)
     model, config, jit_compile = open_evaluation_model(args)
-    features, valid = compute_features(model, config.image_size, paths, args.lfw_batch_size, jit_compile=jit_compile)
+    features, valid = compute_features(model, config.image_size, paths, args.lfw_batch_size, jit_compile=jit_compile,
+                                       standardization=config.image_standardization)
     if not valid.all():
         unreadable = [p for p, ok in zip(paths, valid) if not ok]
         print(f"skipped {len(unreadable)} unreadable image(s), first: {unreadable[0]}", file=sys.stderr)

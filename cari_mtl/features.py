@@ -38,14 +38,14 @@ def inference_function(model, names=FEATURE_NAMES, jit_compile=False):
     return infer
 
 
-def _load_or_none(path, image_size):
+def _load_or_none(path, image_size, standardization):
     try:
-        return load_eval_image(path, image_size)
+        return load_eval_image(path, image_size, standardization)
     except (OSError, ValueError):
         return None
 
 
-def image_batches(paths, image_size, batch_size, workers=None):
+def image_batches(paths, image_size, batch_size, workers=None, standardization="prewhiten"):
     """Yields (float32 [batch_size, S, S, 3], readable [len(chunk)] bool) per chunk of `paths`, in order.
 
     The rows of unreadable images and the padding after the last chunk are zeros.
@@ -55,7 +55,8 @@ def image_batches(paths, image_size, batch_size, workers=None):
         pending = deque()
 
         def submit(start):
-            pending.append([pool.submit(_load_or_none, path, image_size) for path in paths[start:start + batch_size]])
+            pending.append([pool.submit(_load_or_none, path, image_size, standardization)
+                            for path in paths[start:start + batch_size]])
 
         for start in starts[:BATCHES_AHEAD]:
             submit(start)
@@ -80,8 +81,10 @@ def _assemble(futures, image_size, batch_size):
 class FeatureExtractor:
     """Features of image lists with one compiled forward pass, traced on the first call and reused."""
 
-    def __init__(self, model, image_size, batch_size=100, names=FEATURE_NAMES, jit_compile=False, workers=None):
+    def __init__(self, model, image_size, batch_size=100, names=FEATURE_NAMES, jit_compile=False, workers=None,
+                 standardization="prewhiten"):
         self.image_size, self.batch_size, self.names, self.workers = image_size, batch_size, names, workers
+        self.standardization = standardization
         self.infer = inference_function(model, names, jit_compile)
 
     def __call__(self, paths, progress=True):
@@ -89,7 +92,7 @@ class FeatureExtractor:
         paths = list(paths)
         features = {}
         valid = np.zeros(len(paths), dtype=bool)
-        batches = image_batches(paths, self.image_size, self.batch_size, self.workers)
+        batches = image_batches(paths, self.image_size, self.batch_size, self.workers, self.standardization)
         total = -(-len(paths) // self.batch_size)
         for index, (batch, readable) in enumerate(tqdm(batches, total=total, desc="features", unit="batch",
                                                        disable=not progress)):
@@ -105,10 +108,11 @@ class FeatureExtractor:
 
 
 def compute_features(model, image_size, paths, batch_size=100, names=FEATURE_NAMES, progress=True,
-                     jit_compile=False, workers=None):
+                     jit_compile=False, workers=None, standardization="prewhiten"):
     """({name: [N, D] float32}, valid [N] bool); rows of unreadable images are zeros, valid False.
 
     jit_compile: compile the forward pass with XLA. workers: decoding threads (default one per core, at most 8).
+    standardization: `prewhiten` (the original) or `fixed` (FaceNet 2018 checkpoints), as the model was trained.
     """
-    extractor = FeatureExtractor(model, image_size, batch_size, names, jit_compile, workers)
+    extractor = FeatureExtractor(model, image_size, batch_size, names, jit_compile, workers, standardization)
     return extractor(paths, progress)

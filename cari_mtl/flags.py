@@ -3,13 +3,18 @@
 Every flag of the original `parse_arguments` is accepted with its meaning and default. Flags the
 original parsed but never used say "does nothing" in their help. The port adds --dataset,
 --task_weighting, --static_weights, --lossweights_lr_factor, --resume, --save_every_n_steps,
---legacy_global_step and the performance flags --xla, --mixed_precision and --distribute. The wrappers named like the original scripts preset --dataset and
---task_weighting through `training_parser(defaults=...)`.
+--legacy_global_step, --image_standardization, --logits_relu, --legacy_folds, --legacy_val,
+--no_restore_optimizer_state and the performance flags --xla, --mixed_precision and --distribute.
+The wrappers named like the original scripts preset --dataset and --task_weighting through
+`training_parser(defaults=...)`. `@file` arguments are expanded first (cari_mtl.argument_files).
 """
 
 import argparse
+import sys
 
+from cari_mtl.argument_files import expand_argument_files
 from cari_mtl.distribute import add_distribute_flag
+from cari_mtl.model_flags import add_image_standardization_flag, add_logits_relu_flag
 from cari_mtl.network import DEFAULT_MODEL_DEF
 from cari_mtl.optimizers import OPTIMIZERS
 from cari_mtl.speed import add_speed_flags
@@ -76,6 +81,11 @@ def add_model_flags(parser):
     parser.add_argument("--weight_decay", type=float, default=0.0,
                         help="L2 weight decay; as in the original it is only logged, never added to the "
                              "loss, so it has no training effect (default 0.0)")
+    add_image_standardization_flag(parser)
+    add_logits_relu_flag(parser)
+    parser.add_argument("--no_restore_optimizer_state", action="store_true",
+                        help="with a TF1 --pretrained_model: do not restore the optimizer slots (and global step) "
+                             "it holds for --optimizer (the original restores them)")
     parser.add_argument("--decov_loss_factor", type=float, default=0.0, help=NOOP)
     parser.add_argument("--expression_loss_factor", type=float, default=0.1, help=NOOP)
 
@@ -141,8 +151,14 @@ def add_evaluation_flags(parser):
     parser.add_argument("--expr_pairs", default="../data/IdentitySplit_4th_10fold_oulucasiapairs_Six.txt",
                         help="accepted; the verification always uses --test_pairs")
     parser.add_argument("--lfw_batch_size", type=int, default=100,
-                        help="images per evaluation batch; the verification keeps whole batches only, as "
-                             "the original (default 100)")
+                        help="images per evaluation batch (default 100); with --legacy_folds the verification "
+                             "keeps whole batches of images only, as the original")
+    parser.add_argument("--legacy_folds", action="store_true",
+                        help="per-epoch verification as the original: the first whole batches of pairs, in file "
+                             "order, contiguous folds (one-sided on a same-first pairs file such as CaVI's). "
+                             "Default: every test pair, shuffled with --seed, as evaluate/evaluate_cavi.py")
+    parser.add_argument("--legacy_val", action="store_true",
+                        help="per-epoch VAL on the training folds, as the original (its bug); default: test fold")
     parser.add_argument("--lfw_nrof_folds", type=int, default=10, help="verification folds (default 10)")
     parser.add_argument("--far", type=float, default=0.01, help="FAR of the reported VAL (default 0.01)")
     parser.add_argument("--evaluate_mode", choices=sorted(EVALUATE_MODES), default="Euclidian",
@@ -170,7 +186,7 @@ def training_parser(description="Train the dynamic multi-task photo-caricature n
 def parse_training_arguments(argv=None, defaults=None, description=None):
     """Parsed flags plus derived values: static_weights tuple, lossweights_lr_factor, evaluate_mode_normalised."""
     parser = training_parser(description or "Train the dynamic multi-task photo-caricature network.", defaults)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(expand_argument_files(sys.argv[1:] if argv is None else argv))
     try:
         args.static_weights = tuple(float(w) for w in args.static_weights.split(","))
     except ValueError:

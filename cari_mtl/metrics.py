@@ -11,6 +11,7 @@ verification_from_distances(dist, actual_issame, nrof_folds=10, far_target=0.01,
     The same protocol on precomputed pair distances [P] ("same" when dist < threshold).
 pair_distances(embeddings, mode="euclidean", pca_components=128) -> [P] float64
 kfold_slices(nrof_pairs, nrof_folds) -> list of (start, stop) test-fold slices
+pair_order(nrof_pairs, seed) -> [P] int: the seeded shuffle of the pairs before the folds
 classification_accuracy(logits, labels) -> float
 task_accuracies(logits_visual, logits_cari, labels, is_cari) -> dict photo / caricature / v2c / c2v
 rank_ranks(probe_embeddings, probe_labels, gallery_embeddings, gallery_labels) -> [Q] int
@@ -80,6 +81,11 @@ def _pca(embeddings, components):
     """PCA fitted on all rows; exact SVD so that the result does not depend on a random state."""
     components = min(components, *embeddings.shape)
     return PCA(n_components=components, svd_solver="full").fit_transform(embeddings)
+
+
+def pair_order(nrof_pairs, seed):
+    """The seeded order in which the evaluations shuffle test pairs before the folds (PORTING E4)."""
+    return np.random.default_rng(seed).permutation(nrof_pairs)
 
 
 def is_one_sided(actual_issame):

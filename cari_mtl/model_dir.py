@@ -2,7 +2,8 @@
 
 Layout of `<dir>/`:
     config.json        {"format": "cari-mtl-model", "version": 1, "image_size": 160,
-                        "nrof_classes": K, "lossweights_variant": "cavi", "model_def": <path given>}
+                        "nrof_classes": K, "lossweights_variant": "cavi", "model_def": <path given>,
+                        "image_standardization": "prewhiten", "logits_relu": true}
     model.weights.h5   weights of every layer, by layer name (= TF1 scope)
     model_def.py       the network definition the weights belong to
 
@@ -15,9 +16,10 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from cari_mtl.data.eval_loader import STANDARDIZATIONS
 from cari_mtl.network import DEFAULT_MODEL_DEF, load_model_def
 
 CONFIG_NAME = "config.json"
@@ -33,14 +35,25 @@ class ModelConfig:
     nrof_classes: int
     lossweights_variant: str = "cavi"
     model_def: str = str(DEFAULT_MODEL_DEF)
+    image_standardization: str = "prewhiten"
+    logits_relu: bool = True
+
+    def __post_init__(self):
+        if self.image_standardization not in STANDARDIZATIONS:
+            raise ValueError(f"image_standardization {self.image_standardization!r} is not one of "
+                             f"{', '.join(STANDARDIZATIONS)}")
+        self.logits_relu = bool(self.logits_relu)
 
     def build(self, keep_probability=1.0, weight_decay=0.0, network=None):
         """A fresh (randomly initialised) Keras model for this configuration."""
         network = network or load_model_def(self.model_def)
+        # Network files copied into older model directories do not know `logits_relu`: pass it only
+        # when it differs from the original's ReLU.
+        options = {} if self.logits_relu else {"logits_relu": False}
         return network.build_model(
             image_size=self.image_size, nrof_classes=self.nrof_classes,
             keep_probability=keep_probability, weight_decay=weight_decay,
-            lossweights_variant=self.lossweights_variant,
+            lossweights_variant=self.lossweights_variant, **options,
         )
 
 
@@ -58,7 +71,8 @@ def read_config(directory):
         raise ValueError(f"{path} is not valid JSON ({error}); re-create the model directory") from None
     if raw.get("format") != FORMAT_NAME:
         raise ValueError(f"{path} is not a cari-mtl model config (format {raw.get('format')!r})")
-    fields = {k: raw[k] for k in ("image_size", "nrof_classes", "lossweights_variant", "model_def") if k in raw}
+    names = ("image_size", "nrof_classes", "lossweights_variant", "model_def", "image_standardization", "logits_relu")
+    fields = {k: raw[k] for k in names if k in raw}
     return ModelConfig(**fields)
 
 
@@ -79,10 +93,11 @@ def save_model_dir(model, directory, config):
     return directory
 
 
-def load_model_dir(directory, keep_probability=1.0, weight_decay=0.0):
-    """(Keras model with the stored weights, ModelConfig)."""
+def load_model_dir(directory, keep_probability=1.0, weight_decay=0.0, **overrides):
+    """(Keras model with the stored weights, ModelConfig); `overrides` replace stored config fields
+    that do not change the weights (image_standardization, logits_relu)."""
     directory = Path(directory)
-    config = read_config(directory)
+    config = replace(read_config(directory), **overrides)
     network_file = directory / MODEL_DEF_NAME
     network = load_model_def(network_file if network_file.is_file() else config.model_def)
     model = config.build(keep_probability, weight_decay, network)

@@ -1,11 +1,14 @@
 """The optimizers of train_BP.py with TF1's hyper-parameters and slot initialisation (spec §4).
 
 Keras's RMSprop starts its mean-square slot at 0; TF1's starts it at 1. With epsilon = 1.0
-inside the square root the first steps differ a lot, so RMSProp gets its own subclass. The other
+inside the square root the first steps differ a lot, so RMSProp gets its own subclass. Keras's SGD
+momentum accumulates learning-rate-scaled gradients, TF1's MomentumOptimizer unscaled ones, which
+differ after a learning-rate change: Momentum gets its own subclass too (PORTING T6). The other
 choices map onto Keras optimizers whose update rules equal TF1's for a constant learning rate.
 """
 
 import keras
+from keras import ops
 
 OPTIMIZERS = ("Adagrad", "Adadelta", "Adam", "RMSProp", "Momentum", "SGD")
 CLIP_NORM = 5.0  # tf.clip_by_global_norm(grads, 5.0), per optimizer
@@ -24,6 +27,23 @@ class TF1RMSProp(keras.optimizers.RMSprop):
         self._average_gradients = []
 
 
+class TF1Momentum(keras.optimizers.SGD):
+    """tf.train.MomentumOptimizer: accum <- m accum + g; var <- var - lr (g + m accum) with Nesterov,
+    var <- var - lr accum without; `accum` is the slot TF1 checkpoints call `<var>/Momentum`."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        learning_rate = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        momentum = ops.cast(self.momentum, variable.dtype)
+        accumulation = self.momentums[self._get_variable_index(variable)]
+        self.assign(accumulation, ops.add(ops.multiply(accumulation, momentum), gradient))
+        if self.nesterov:
+            step = ops.add(gradient, ops.multiply(accumulation, momentum))
+        else:
+            step = accumulation
+        self.assign_sub(variable, ops.multiply(step, learning_rate))
+
+
 def make_optimizer(name, learning_rate=0.1, name_suffix=""):
     """The `--optimizer` choice with the original hyper-parameters; no clipping (the step clips)."""
     label = f"{name}{name_suffix}"
@@ -36,7 +56,7 @@ def make_optimizer(name, learning_rate=0.1, name_suffix=""):
     if name == "Adam":
         return keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=0.1, name=label)
     if name == "Momentum":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True, name=label)
+        return TF1Momentum(learning_rate, momentum=0.9, nesterov=True, name=label)
     if name == "SGD":
         return keras.optimizers.SGD(learning_rate, name=label)
     raise ValueError(f"unknown --optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")

@@ -19,6 +19,7 @@ from cari_mtl import plots
 from cari_mtl.cli import run_cli
 from cari_mtl.data.cavi import list_cavi_images
 from cari_mtl.features import compute_features
+from cari_mtl.model_flags import add_image_standardization_flag
 from cari_mtl.model_loading import open_model
 
 
@@ -37,6 +38,7 @@ def parse_arguments(argv):
     parser.add_argument("--lfw_batch_size", type=int, default=100, help="images per forward batch (default 100)")
     parser.add_argument("--image_size", type=int, default=160, help="input size for a TF1 checkpoint (default 160)")
     parser.add_argument("--nrof_classes", type=int, default=None, help="classes for a TF1 checkpoint without logits")
+    add_image_standardization_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -60,10 +62,12 @@ def choose_images(images, max_identities, max_images, seed):
 
 def embed_points(rows, args):
     """[N, 1792] embeddings of the chosen rows, from the branch asked for."""
-    model, config = open_model(args.model_dir, image_size=args.image_size, nrof_classes=args.nrof_classes)
+    model, config = open_model(args.model_dir, image_size=args.image_size, nrof_classes=args.nrof_classes,
+                               image_standardization=args.image_standardization)
     paths = [path for path, _, _ in rows]
     features, valid = compute_features(model, config.image_size, paths, args.lfw_batch_size,
-                                       names=("embeddings", "embeddings_visual", "embeddings_cari"))
+                                       names=("embeddings", "embeddings_visual", "embeddings_cari"),
+                                       standardization=config.image_standardization)
     if not valid.all():
         raise ValueError(f"unreadable image {paths[int(np.argmin(valid))]}: check --data_dir")
     if args.embeddings == "shared":

@@ -1,6 +1,7 @@
 """Training command: flags → data → network → compiled step → epochs (train/train.py calls `main`).
 
     python train/train.py --data_dir D --test_pairs P [--dataset cavi|webcari] [--task_weighting ...]
+    python train/train.py @configs/cavi_from_scratch.args --data_dir D --test_pairs P   # a recipe file
     python train/train.py --resume <models_base_dir>/<timestamp>      # continue an interrupted run
     python train/train.py ... --distribute mirrored                   # every local GPU
 
@@ -15,11 +16,15 @@ from pathlib import Path
 import keras
 
 from cari_mtl import distribute, weighting
+from cari_mtl.argument_files import expand_argument_files
+from cari_mtl.checkpoints import find_checkpoint_prefix
 from cari_mtl.cli import run_cli
 from cari_mtl.evaluation import new_log_dir
 from cari_mtl.flags import parse_training_arguments
-from cari_mtl.model_dir import ModelConfig, is_model_dir, load_model_dir
+from cari_mtl.model_dir import ModelConfig, is_model_dir, load_model_dir, read_config
+from cari_mtl.model_flags import chosen_logits_relu, chosen_standardization
 from cari_mtl.model_loading import model_from_checkpoint
+from cari_mtl.optimizer_state import restore_optimizer_state
 from cari_mtl.schedule import LearningRate
 from cari_mtl.speed import apply_mixed_precision, use_xla
 from cari_mtl.train_step import TrainStep
@@ -29,10 +34,20 @@ from cari_mtl.training_data import load_training_data
 SOURCE_DIR = Path(__file__).resolve().parent
 
 
+def resolve_model_options(args):
+    """Turns --image_standardization / --logits_relu into the values to train with: the flag, else
+    what a native --pretrained_model directory stores, else the original's (prewhiten, ReLU on)."""
+    stored = read_config(args.pretrained_model) if args.pretrained_model and is_model_dir(args.pretrained_model) else None
+    args.image_standardization = chosen_standardization(args.image_standardization,
+                                                        stored.image_standardization if stored else None)
+    args.logits_relu = chosen_logits_relu(args.logits_relu, stored.logits_relu if stored else None)
+
+
 def build_model(args, nrof_classes, variant):
     """(model, ModelConfig): fresh, or from --pretrained_model (native directory or TF1 checkpoint)."""
+    options = {"image_standardization": args.image_standardization, "logits_relu": args.logits_relu}
     if args.pretrained_model and is_model_dir(args.pretrained_model):
-        model, stored = load_model_dir(args.pretrained_model, args.keep_probability, args.weight_decay)
+        model, stored = load_model_dir(args.pretrained_model, args.keep_probability, args.weight_decay, **options)
         if stored.nrof_classes != nrof_classes or stored.lossweights_variant != variant:
             raise ValueError(
                 f"--pretrained_model {args.pretrained_model} has {stored.nrof_classes} classes and weights head "
@@ -43,10 +58,10 @@ def build_model(args, nrof_classes, variant):
         model, config, report = model_from_checkpoint(
             args.pretrained_model, image_size=args.image_size, nrof_classes=nrof_classes,
             lossweights_variant=variant, model_def=args.model_def, keep_probability=args.keep_probability,
-            weight_decay=args.weight_decay)
+            weight_decay=args.weight_decay, **options)
         print(report.format())
         return model, config
-    config = ModelConfig(args.image_size, nrof_classes, variant, str(Path(args.model_def).resolve()))
+    config = ModelConfig(args.image_size, nrof_classes, variant, str(Path(args.model_def).resolve()), **options)
     return config.build(args.keep_probability, args.weight_decay), config
 
 
@@ -63,11 +78,14 @@ def resolve_resume(resume, models_base_dir):
 def resolve_arguments(argv, defaults=None):
     """(args, model directory to resume or None): the stored flags of the run when resuming."""
     args = parse_training_arguments(argv, defaults)
-    if not args.resume:
-        return args, None
-    model_dir = resolve_resume(args.resume, args.models_base_dir)
-    run = read_run_file(model_dir)
-    return parse_training_arguments(run["argv"], run.get("defaults")), model_dir
+    if args.resume:
+        model_dir = resolve_resume(args.resume, args.models_base_dir)
+        run = read_run_file(model_dir)
+        args = parse_training_arguments(run["argv"], run.get("defaults"))
+    else:
+        model_dir = None
+    resolve_model_options(args)
+    return args, model_dir
 
 
 def run_dirs(args, argv, defaults, resume_dir, chief=True):
@@ -86,6 +104,7 @@ def run_dirs(args, argv, defaults, resume_dir, chief=True):
 
 def train(argv, defaults=None, progress=True):
     """Runs (or resumes) a training; returns (model_dir, log_dir, last epoch's metrics)."""
+    argv = expand_argument_files(argv)
     args, resume_dir = resolve_arguments(argv, defaults)
     distribution = distribute.make_distribution(args.distribute)
     distribute.check_batch_size(args.batch_size, distribution)
@@ -102,10 +121,14 @@ def train(argv, defaults=None, progress=True):
         model, config = build_model(args, nrof_classes, variant)
     print(f"Model directory: {model_dir}\nLog directory: {log_dir}\nclasses: {nrof_classes}, "
           f"weighting: {strategy.name}, weights head: {variant}\nreplicas: {distribution.num_replicas_in_sync}, "
-          f"dtype policy: {policy}, XLA: {'on' if jit_compile else 'off'}")
+          f"dtype policy: {policy}, XLA: {'on' if jit_compile else 'off'}\nimage standardization: "
+          f"{config.image_standardization}, logits ReLU: {'on' if config.logits_relu else 'off'}")
     step = TrainStep(model, strategy, args.optimizer, args.center_loss_factor, args.center_loss_alfa,
                      args.lossweights_lr_factor, args.moving_average_decay, args.legacy_global_step,
                      distribution=distribution, jit_compile=jit_compile)
+    if args.pretrained_model and not is_model_dir(args.pretrained_model) and resume_dir is None \
+            and not args.no_restore_optimizer_state:
+        print(restore_optimizer_state(step, find_checkpoint_prefix(args.pretrained_model), args.optimizer).format())
     trainer = Trainer(args, step, config, data, model_dir, log_dir, progress)
     if resume_dir is not None:
         restored = trainer.restore(resume_dir)

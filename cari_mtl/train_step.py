@@ -122,7 +122,7 @@ class TrainStep:
         self.global_step.assign_add(self.steps_per_iteration)
         results["scalars"] = {"task_losses": task_losses, "cross_entropies": cross_entropies, "center1": center1,
                               "task_weights": task_weights, **objectives,
-                              **_train_accuracies(outputs, labels, is_cari)}
+                              **_train_accuracies(outputs, labels, is_cari), **_positive_logits(outputs)}
         del results["gradients"]
         return results
 
@@ -195,7 +195,8 @@ class TrainStep:
             logs[f"w{index + 1}"] = scalars["task_weights"][index]
         logs.update(center1=scalars["center1"], L=scalars["L"], L4=scalars["L4"], learning_rate=learning_rate,
                     global_step=self.global_step.read_value(),
-                    **{name: scalars[name] for name in ("acc_verif", "acc_photo", "acc_cari")})
+                    **{name: scalars[name] for name in ("acc_verif", "acc_photo", "acc_cari", "positive_logits_photo",
+                                                        "positive_logits_cari")})
         if self.loss_scale is not None:
             logs["loss_scale"] = self.loss_scale.scale.read_value()
         return logs
@@ -205,6 +206,13 @@ class TrainStep:
         if self.replicas == 1:
             return value
         return self.distribution.experimental_local_results(value)[0]
+
+
+def _positive_logits(outputs):
+    """How many logits of the photo and caricature heads are > 0 in the global batch (0: a dead ReLU head)."""
+    counts = {name: tf.reduce_sum(tf.cast(outputs[head] > 0, tf.float32))
+              for name, head in (("positive_logits_photo", "logits_visual"), ("positive_logits_cari", "logits_cari"))}
+    return distribute.replica_sum(counts)
 
 
 def _train_accuracies(outputs, labels, is_cari):

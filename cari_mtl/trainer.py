@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from cari_mtl.dead_heads import DeadHeadGuard
 from cari_mtl.epoch_evaluation import METRIC_KEYS, EpochEvaluator
 from cari_mtl.model_dir import save_model_dir
 from cari_mtl.training_logs import TrainingLogs
@@ -76,6 +77,7 @@ class Trainer:
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.model_dir / CHECKPOINT_DIR),
                                                   max_to_keep=2)
         self.evaluator = None
+        self.dead_heads = DeadHeadGuard(model_config.nrof_classes, log_dir, relu=model_config.logits_relu)
 
     def restore(self, model_dir=None):
         """Restores the newest checkpoint of `model_dir` (default: this run's, where the chief writes;
@@ -108,6 +110,7 @@ class Trainer:
             values = {k: float(v) for k, v in self.step(images, labels, is_cari, rate).items()}
             self.batch_done.assign_add(1)
             self.logs.step(int(values["global_step"]), values)
+            self.dead_heads.update(int(values["global_step"]), values)
             bar.update(1)
             bar.set_postfix(L1=f"{values['L1']:.3f}", L2=f"{values['L2']:.3f}", L3=f"{values['L3']:.3f}",
                             w=f"{values['w1']:.2f}/{values['w2']:.2f}/{values['w3']:.2f}")
@@ -135,7 +138,9 @@ class Trainer:
             args = self.args
             self.evaluator = EpochEvaluator(self.step.model, self.model_config.image_size, self.data.test_split,
                                             args.lfw_batch_size, args.lfw_nrof_folds, args.far,
-                                            args.evaluate_mode_normalised, self.progress)
+                                            args.evaluate_mode_normalised, self.progress, seed=args.seed,
+                                            legacy_folds=args.legacy_folds, legacy_val=args.legacy_val,
+                                            standardization=self.model_config.image_standardization)
         metrics, features = self.evaluator.evaluate()
         best = dict(zip(METRIC_KEYS, self.best.numpy().tolist()))
         for index, key in enumerate(METRIC_KEYS):

@@ -29,7 +29,18 @@ def evaluation_split(split):
     """The per-epoch evaluation's view of a DatasetSplit: test pairs and each test image once."""
     return EvaluationSplit(list(split.test_pair_paths), [bool(same) for same in split.test_issame],
                            list(split.test_paths), [int(label) for label in split.test_labels],
-                           [int(flag) for flag in split.test_is_caricature])
+                           [int(flag) for flag in split.test_is_caricature],
+                           [int(label) for label in split.test_pair_labels])
+
+
+def missing_modality_warning(train_is_caricature):
+    """A warning when the training split holds no caricature (or no photo): that loss is 0 all along."""
+    caricatures = int(sum(train_is_caricature))
+    if caricatures == 0:
+        return "warning: no caricature in the training split: L3 is 0 and the caricature head will not learn"
+    if caricatures == len(train_is_caricature):
+        return "warning: no photo in the training split: L2 is 0 and the photo head will not learn"
+    return None
 
 
 def counted_batches(pipeline, out=None):
@@ -55,8 +66,12 @@ def load_training_data(args):
     print(f"{args.dataset}: {len(split.class_names)} classes, {len(split.train_paths)} training images "
           f"({int(split.train_is_caricature.sum())} caricatures), {len(split.test_issame)} test pairs, "
           f"{len(split.test_paths)} test images")
+    warning = missing_modality_warning(split.train_is_caricature)
+    if warning:
+        print(warning, file=sys.stderr)
     pipeline = TrainingPipeline.from_split(
         split, args.image_size, args.batch_size, args.epoch_size, seed=args.seed, random_crop=args.random_crop,
         random_flip=args.random_flip, random_rotate=args.random_rotate,
-        num_parallel_calls=args.nrof_preprocess_threads or tf.data.AUTOTUNE)
+        num_parallel_calls=args.nrof_preprocess_threads or tf.data.AUTOTUNE,
+        standardization=args.image_standardization)
     return TrainingData(counted_batches(pipeline), evaluation_split(split)), len(split.class_names)

@@ -3,8 +3,9 @@
     revision_info.txt          command line, git revision and `git status --short` of the checkout
     percentage_full_loss.txt   header, then per step "w1 w2 w3"            (appended on resume)
     loss.txt                   header, then per step "L1 L2 L3 CE1 CE2 CE3 center1"
-    <task>.txt                 per epoch "step  accuracy  best", task in cari-verif-pairs,
-                               visual, cari, visual2cari, cari2visual (original file names)
+    <task>.txt                 per epoch "step  accuracy  best", task in visual, cari, visual2cari,
+                               cari2visual (original file names); cari-verif-pairs_result.txt has the
+                               original's six columns "step accuracy VAL FAR best mix-accuracy"
     metrics.jsonl              one JSON object per epoch with every evaluation figure
     features_*.npy             features of the best epoch of each task (for t-SNE plots)
     events.out.tfevents.*      TensorBoard scalars: losses, weights, accuracies, learning rate
@@ -100,7 +101,12 @@ class TrainingLogs:
         """Evaluation figures of one epoch; `best` holds the best value of each task so far."""
         for key, name in TASK_FILES.items():
             with open(self.log_dir / name, "at") as handle:
-                handle.write(f"{step}\t{metrics[key]:.5f}\t{best[key]:.5f}\n")
+                if key == "verification_accuracy":
+                    handle.write(f"{step}\t{metrics[key]:.5f}\t{metrics['verification_val']:.5f}\t"
+                                 f"{metrics['verification_far']:.5f}\t{best[key]:.5f}\t"
+                                 f"{metrics['verification_mix_accuracy']:f}\n")
+                else:
+                    handle.write(f"{step}\t{metrics[key]:.5f}\t{best[key]:.5f}\n")
         with open(self.log_dir / "metrics.jsonl", "at") as handle:
             handle.write(json.dumps({"epoch": epoch, "step": step, **metrics}) + "\n")
         with self.summary.as_default():

@@ -18,12 +18,16 @@ from cari_mtl.evaluation_flags import evaluation_parser, parse_evaluation_argume
 
 
 def protocol_folds(args, protocol):
-    """[(probe paths, probe labels, gallery paths, gallery labels)] for k = 1..folds."""
+    """[(probe paths, probe labels, gallery paths, gallery labels)] for k = 1..folds; labels are the
+    upper-cased identity names, as the original compares them."""
     folds = []
     for k in range(1, args.lfw_nrof_folds + 1):
-        probes = read_webcari_rank_list(Path(args.probe) / f"FR_Probe_{protocol}{k}.txt", args.data_dir)
-        gallery = read_webcari_rank_list(Path(args.gallery) / f"FR_Gallery_{protocol}{k}.txt", args.data_dir)
-        folds.append((*probes, *gallery))
+        probe_paths, probe_labels = read_webcari_rank_list(Path(args.probe) / f"FR_Probe_{protocol}{k}.txt",
+                                                           args.data_dir)
+        gallery_paths, gallery_labels = read_webcari_rank_list(Path(args.gallery) / f"FR_Gallery_{protocol}{k}.txt",
+                                                               args.data_dir)
+        folds.append((probe_paths, [label.upper() for label in probe_labels],
+                      gallery_paths, [label.upper() for label in gallery_labels]))
     return folds
 
 

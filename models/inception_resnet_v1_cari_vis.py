@@ -230,7 +230,7 @@ def lossweights_head(mixed_7a, variant, weight_decay=0.0):
 
 
 def build_model(image_size=160, nrof_classes=10, keep_probability=1.0, weight_decay=0.0,
-                lossweights_variant="cavi"):
+                lossweights_variant="cavi", logits_relu=True):
     """The full three-branch network as a functional Keras model.
 
     Input: [B, image_size, image_size, 3] float32, already standardised.
@@ -258,10 +258,11 @@ def build_model(image_size=160, nrof_classes=10, keep_probability=1.0, weight_de
         outputs["embeddings" + suffix] = L2Normalize(name="embeddings" + suffix, dtype=HEAD_DTYPE)(features)
     outputs["logits_verif"] = dense_head(prelogits[""], nrof_classes, "Logits_verif",
                                          weight_decay=weight_decay)
+    head_activation = "relu" if logits_relu else None
     outputs["logits_visual"] = dense_head(prelogits["_visual"], nrof_classes, "Logits",
-                                          activation="relu", weight_decay=weight_decay)
+                                          activation=head_activation, weight_decay=weight_decay)
     outputs["logits_cari"] = dense_head(prelogits["_cari"], nrof_classes, "Logits_cari",
-                                        activation="relu", weight_decay=weight_decay)
+                                        activation=head_activation, weight_decay=weight_decay)
     outputs["lossweights_logits"], outputs["lossweights"] = lossweights_head(
         mixed_7a, lossweights_variant, weight_decay)
     return keras.Model(images, outputs, name="inception_resnet_v1_cari_vis")

@@ -62,14 +62,15 @@ def memory_data(root, batch_size, epoch_size, seed):
     batches = array_batches(pixels, labels, is_cari, batch_size, epoch_size, seed)
     test_photo = {l: p for p, l in images["photo"] if p.endswith("_3.png")}
     test_cari = {l: p for p, l in images["cari"] if p.endswith("_3.png")}
-    pair_paths, issame = [], []
+    pair_paths, issame, pair_labels = [], [], []
     for a in range(4):
         for b in range(4):
             pair_paths += [test_cari[a], test_photo[b]]
+            pair_labels += [a, b]
             issame.append(a == b)
     ids = sorted(test_photo) + sorted(test_cari)
     split = EvaluationSplit(pair_paths, issame, [test_photo[l] for l in sorted(test_photo)] +
-                      [test_cari[l] for l in sorted(test_cari)], ids, [0] * 4 + [1] * 4)
+                      [test_cari[l] for l in sorted(test_cari)], ids, [0] * 4 + [1] * 4, pair_labels)
     return TrainingData(batches, split), len(COLOURS)
 
 
@@ -107,9 +108,12 @@ def test_every_output_file_exists_and_parses(finished_run):
     model_dir, log_dir, metrics = finished_run
     assert "--epoch_size" in (log_dir / "revision_info.txt").read_text()
     assert "git hash:" in (log_dir / "revision_info.txt").read_text()
-    for name in ("cari-verif-pairs_result.txt", "visual.txt", "cari.txt", "visual2cari.txt", "cari2visual.txt"):
+    for name in ("visual.txt", "cari.txt", "visual2cari.txt", "cari2visual.txt"):
         rows = [line.split("\t") for line in (log_dir / name).read_text().splitlines()]
         assert len(rows) == 3 and all(len(r) == 3 and 0 <= float(r[1]) <= 1 for r in rows)
+    # The original's six columns: step, accuracy, VAL, FAR, best accuracy, mix accuracy (argmax of logits_verif)
+    rows = [line.split("\t") for line in (log_dir / "cari-verif-pairs_result.txt").read_text().splitlines()]
+    assert len(rows) == 3 and all(len(r) == 6 and float(r[3]) == 0.01 and 0 <= float(r[5]) <= 1 for r in rows)
     records = [json.loads(line) for line in (log_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2, 3]
     assert set(metrics) >= {"verification_accuracy", "photo_id_accuracy", "caricature_id_accuracy",

@@ -1,7 +1,13 @@
-"""The original evaluation loader (facenet_ext.load_data, §5): RGB, prewhiten, then cv2.resize."""
+"""The original evaluation loader (facenet_ext.load_data): RGB, standardise, then cv2.resize.
+
+The original only prewhitens; `fixed` is the standardisation FaceNet's 2018 checkpoints were trained
+with (PORTING D13).
+"""
 
 import cv2
 import numpy as np
+
+STANDARDIZATIONS = ("prewhiten", "fixed")
 
 
 def prewhiten(image):
@@ -9,6 +15,20 @@ def prewhiten(image):
     image = np.asarray(image, dtype=np.float64)
     std_adjusted = max(image.std(), 1.0 / np.sqrt(image.size))
     return (image - image.mean()) / std_adjusted
+
+
+def fixed_standardization(image):
+    """(x - 127.5) / 128, FaceNet's `fixed_image_standardization`."""
+    return (np.asarray(image, dtype=np.float64) - 127.5) / 128.0
+
+
+def standardize(image, method="prewhiten"):
+    """The --image_standardization choice applied to an RGB image, as float64."""
+    if method == "prewhiten":
+        return prewhiten(image)
+    if method == "fixed":
+        return fixed_standardization(image)
+    raise ValueError(f"unknown image standardization {method!r}; choose one of {', '.join(STANDARDIZATIONS)}")
 
 
 def read_rgb(path):
@@ -24,15 +44,15 @@ def read_rgb(path):
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def load_eval_image(path, image_size):
-    """[image_size, image_size, 3] float32, prewhitened before the (bilinear) resize."""
-    image = prewhiten(read_rgb(path))
+def load_eval_image(path, image_size, standardization="prewhiten"):
+    """[image_size, image_size, 3] float32, standardised before the (bilinear) resize."""
+    image = standardize(read_rgb(path), standardization)
     return cv2.resize(image, (image_size, image_size), interpolation=cv2.INTER_LINEAR).astype(np.float32)
 
 
-def load_eval_batch(paths, image_size):
+def load_eval_batch(paths, image_size, standardization="prewhiten"):
     """[len(paths), image_size, image_size, 3] float32."""
     batch = np.zeros((len(paths), image_size, image_size, 3), dtype=np.float32)
     for index, path in enumerate(paths):
-        batch[index] = load_eval_image(path, image_size)
+        batch[index] = load_eval_image(path, image_size, standardization)
     return batch

@@ -3,10 +3,11 @@ batched evaluation images through the original evaluation loader (spec §5).
 
 Public API:
     epoch_indices(nrof_images, batch_size, epoch_size, seed, epoch, spare=0) -> int64 [batch_size * epoch_size + spare]
-    preprocess(contents, seeds, image_size, random_crop, random_flip, random_rotate) -> float32 [S, S, 3]
+    preprocess(contents, seeds, image_size, random_crop, random_flip, random_rotate, standardization)
+        -> float32 [S, S, 3]
     TrainingPipeline(paths, labels, is_caricature, image_size, batch_size, epoch_size, seed=0,
                      random_crop=False, random_flip=False, random_rotate=False, num_parallel_calls=AUTOTUNE,
-                     report=True)
+                     report=True, standardization="prewhiten")
         .batches(epoch, skip=0) -> iterator of (images float32 [B, S, S, 3], labels int32 [B],
                                    is_caricature int32 [B]) tensors, batches skip..epoch_size-1 of the epoch
         .skips: Skips ({"undecodable_image": occurrences}, a few paths); .skipped_files: path -> occurrences
@@ -66,9 +67,19 @@ def rotate(image, angle):
     return rotated[0]
 
 
-def preprocess(contents, seeds, image_size, random_crop=False, random_flip=False, random_rotate=False):
+def standardize(image, standardization="prewhiten"):
+    """prewhiten: per-image standardisation (the original); fixed: (x - 127.5) / 128 (FaceNet 2018)."""
+    if standardization == "prewhiten":
+        return tf.image.per_image_standardization(image)
+    if standardization == "fixed":
+        return (tf.cast(image, tf.float32) - 127.5) / 128.0
+    raise ValueError(f"unknown image standardization {standardization!r}; choose prewhiten or fixed")
+
+
+def preprocess(contents, seeds, image_size, random_crop=False, random_flip=False, random_rotate=False,
+               standardization="prewhiten"):
     """Encoded JPEG/PNG/BMP/GIF bytes -> float32 [S, S, 3] as the original's training reader:
-    decode (gray -> RGB, alpha dropped), rotate, crop or resize, flip, per-image standardisation.
+    decode (gray -> RGB, alpha dropped), rotate, crop or resize, flip, standardisation.
     seeds: int32 [3, 2], one stateless seed per random operation."""
     image = tf.io.decode_image(contents, channels=3, expand_animations=False)
     if random_rotate:
@@ -83,7 +94,7 @@ def preprocess(contents, seeds, image_size, random_crop=False, random_flip=False
     if random_flip:
         image = tf.image.stateless_random_flip_left_right(image, seeds[2])
     image.set_shape((image_size, image_size, 3))
-    return tf.image.per_image_standardization(image)
+    return standardize(image, standardization)
 
 
 class TrainingPipeline:
@@ -91,7 +102,7 @@ class TrainingPipeline:
 
     def __init__(self, paths, labels, is_caricature, image_size, batch_size, epoch_size, seed=0,
                  random_crop=False, random_flip=False, random_rotate=False, num_parallel_calls=AUTOTUNE,
-                 report=True):
+                 report=True, standardization="prewhiten"):
         self.paths = np.asarray([str(path) for path in paths], dtype=object)
         self.labels = np.asarray(labels, dtype=np.int32)
         self.is_caricature = np.asarray(is_caricature, dtype=np.int32)
@@ -99,7 +110,8 @@ class TrainingPipeline:
             raise ValueError(f"{len(self.paths)} paths, {len(self.labels)} labels and {len(self.is_caricature)} "
                              f"modality flags: the training lists must have one entry per image")
         self.image_size, self.batch_size, self.epoch_size, self.seed = image_size, batch_size, epoch_size, seed
-        self.augment = dict(random_crop=random_crop, random_flip=random_flip, random_rotate=random_rotate)
+        self.augment = dict(random_crop=random_crop, random_flip=random_flip, random_rotate=random_rotate,
+                            standardization=standardization)
         self.num_parallel_calls = num_parallel_calls
         self.report = report
         self.skips = Skips()
@@ -156,15 +168,16 @@ class TrainingPipeline:
                   f"{len(self.skipped_files)} distinct so far)", file=sys.stderr)
 
 
-def evaluation_batches(paths, image_size, batch_size, workers=2):
-    """float32 [b, S, S, 3] batches of the original evaluation loader (prewhiten, then resize), in order;
+def evaluation_batches(paths, image_size, batch_size, workers=2, standardization="prewhiten"):
+    """float32 [b, S, S, 3] batches of the original evaluation loader (standardise, then resize), in order;
     up to `workers` batches are decoded ahead in threads. An unreadable image raises ValueError with its path."""
     paths = list(paths)
     starts = iter(range(0, len(paths), batch_size))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         pending = deque()
         for start in starts:
-            pending.append(pool.submit(load_eval_batch, paths[start:start + batch_size], image_size))
+            pending.append(pool.submit(load_eval_batch, paths[start:start + batch_size], image_size,
+                                       standardization))
             if len(pending) > workers:
                 yield pending.popleft().result()
         while pending:

@@ -133,7 +133,7 @@ def read_webcari_rank_list(list_file, data_dir):
 
 def webcari_split(data_dir, train_pairs, test_pairs, unique_train_images=False):
     """The WebCaricature training script's data: every image of every training pair (an image in n
-    pairs is listed n times, as in the original, unless unique_train_images); labels index the sorted
+    pairs is listed n times, as in the original, unless unique_train_images); labels index the sorted upper-cased
     identities of both files; the test pairs for verification and their images for identification."""
     resolver = Resolver(data_dir)
     train = load_webcari_pairs(train_pairs, data_dir, "--train_pairs", resolver)
@@ -141,12 +141,12 @@ def webcari_split(data_dir, train_pairs, test_pairs, unique_train_images=False):
     if not train.pair_paths or not test.pair_paths:
         raise ValueError(f"no usable pair in {train_pairs if not train.pair_paths else test_pairs}: check "
                          f"--data_dir, --train_pairs and --test_pairs")
-    class_names = sorted({identity for pairs in (train, test) for ids in pairs.pair_ids for identity in ids})
+    class_names = sorted({identity.upper() for pairs in (train, test) for ids in pairs.pair_ids for identity in ids})
     label_of = {name: index for index, name in enumerate(class_names)}
-    train_rows = [(path, label_of[identity], is_cari) for pair, ids in zip(train.pair_paths, train.pair_ids)
+    train_rows = [(path, label_of[identity.upper()], is_cari) for pair, ids in zip(train.pair_paths, train.pair_ids)
                   for path, identity, is_cari in zip(pair, ids, (1, 0))]
     if unique_train_images:
         train_rows = list(dict.fromkeys(train_rows))
     pair_paths = [path for pair in test.pair_paths for path in pair]
-    pair_labels = [label_of[identity] for ids in test.pair_ids for identity in ids]
+    pair_labels = [label_of[identity.upper()] for ids in test.pair_ids for identity in ids]
     return make_split(class_names, train_rows, pair_paths, pair_labels, test.issame, (train.skips, test.skips))
