@@ -243,3 +243,31 @@ def test_prewhiten_and_resize_follow_the_original_loader(tmp_path):
     batch = load_eval_batch([str(gray)], 8)
     assert batch.shape == (1, 8, 8, 3)
     np.testing.assert_allclose(batch, 0.0, atol=1e-6)  # constant image: mean removed, std floor applies
+
+
+def test_fixed_standardization_end_to_end_through_extract_features(cari_checkpoint, tmp_path):
+    source, _, _ = cari_checkpoint
+    output = tmp_path / "fixed_model"
+    assert run_cli(convert_checkpoint.main, ["--pretrained_model", str(source), "--output_dir", str(output),
+                                             "--image_size", str(CARI_SIZE), "--image_standardization", "fixed"]) == 0
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (2, CARI_SIZE, CARI_SIZE, 3), dtype=np.uint8)
+    paths = []
+    for index, image in enumerate(rgb):
+        paths.append(str(tmp_path / f"hand_{index}.png"))
+        cv2.imwrite(paths[-1], image[:, :, ::-1])
+    (tmp_path / "list.txt").write_text("\n".join(paths) + "\n")
+    by_hand = ((rgb.astype(np.float64) - 127.5) / 128.0).astype(np.float32)
+    expected = ref.restore_graph(ref.build_cari_graph, [None, CARI_SIZE, CARI_SIZE, 3],
+                                 next(source.glob("*1000.index")).as_posix()[: -len(".index")], by_hand,
+                                 nrof_classes=NROF_CLASSES, seed=0)
+
+    for extra, standardised in (([], "fixed"), (["--image_standardization", "prewhiten"], "prewhiten")):
+        features = tmp_path / f"{standardised}.npz"
+        assert run_cli(extract_features.main, ["--model_dir", str(output), "--image_list", str(tmp_path / "list.txt"),
+                                               "--output", str(features), *extra]) == 0
+        saved = np.load(features)
+        if standardised == "fixed":  # the model directory's stored choice
+            assert_matches_reference(saved, expected, logits=("logits_verif", "logits_visual", "logits_cari"))
+        else:  # the flag overrides it
+            assert np.max(np.abs(saved["embeddings"] - expected["embeddings"])) > 1e-2

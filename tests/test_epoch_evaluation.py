@@ -1,6 +1,9 @@
 """The original's training-time choice of verification pairs, and the warning when it is degenerate."""
 
-from cari_mtl.epoch_evaluation import kept_pairs, one_class_warning
+import numpy as np
+
+from cari_mtl import metrics
+from cari_mtl.epoch_evaluation import kept_pairs, one_class_warning, verification_pairs
 
 
 def test_whole_batches_of_images_only():
@@ -27,3 +30,13 @@ def test_no_warning_when_both_kinds_are_kept():
 
 def test_warning_names_different_pairs_too():
     assert "all different pairs" in one_class_warning([False, False, True], 2)
+
+
+def test_per_epoch_folds_on_a_same_first_pairs_file_are_two_sided():
+    issame = [True] * 60 + [False] * 41  # CaVI's order: every same pair before every different pair
+    legacy = verification_pairs(issame, batch_size=100, nrof_folds=10, legacy_folds=True)
+    assert len(legacy) == 100 and metrics.one_sided_folds(np.asarray(issame)[legacy], 10) == list(range(1, 11))
+    order = verification_pairs(issame, batch_size=100, nrof_folds=10, seed=0)
+    assert sorted(order.tolist()) == list(range(101))  # every pair, as evaluate_cavi.py
+    assert np.array_equal(order, metrics.pair_order(101, 0))  # in evaluate_cavi.py's order for the same seed
+    assert metrics.one_sided_folds(np.asarray(issame)[order], 10) == []

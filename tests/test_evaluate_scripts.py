@@ -1,5 +1,6 @@
 """The three evaluate/*.py scripts end to end on tiny datasets written in the real file formats (spec §8)."""
 
+import argparse
 import json
 import re
 import runpy
@@ -155,3 +156,14 @@ def test_missing_pairs_file_exits_with_status_two(tmp_path, model_dir, capsys):
                             "--test_pairs", str(tmp_path / "absent.txt"), "--logs_base_dir", str(tmp_path)])
     assert status == 2
     assert "absent.txt" in capsys.readouterr().err
+
+
+def test_identification_compares_identities_upper_cased(tmp_path):
+    faces, _, protocol = write_webcari(tmp_path)
+    probe_file = protocol / "FR_Probe_C2P1.txt"
+    probe_file.write_text(probe_file.read_text().replace("Anna_Lee", "anna_lee"))  # the folder is Anna_Lee
+    protocol_folds = runpy.run_path(str(SCRIPTS / "evaluate_webcavi_identify.py"))["protocol_folds"]
+    args = argparse.Namespace(probe=str(protocol), gallery=str(protocol), data_dir=str(faces), lfw_nrof_folds=1)
+    [(probe_paths, probe_labels, _, gallery_labels)] = protocol_folds(args, "C2P")
+    assert probe_labels[0] == "ANNA_LEE" and probe_labels[0] in gallery_labels
+    assert probe_paths[0] == str(faces / "Anna_Lee" / "C00001.jpg")

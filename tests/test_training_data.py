@@ -56,3 +56,11 @@ def reads_of(bad, stream, wanted):
         skipped += index == bad
         good += index != bad
     return skipped
+
+
+def test_a_split_without_one_modality_is_announced():
+    from cari_mtl.training_data import missing_modality_warning
+
+    assert "no caricature in the training split: L3 is 0" in missing_modality_warning([0, 0, 0])
+    assert "no photo in the training split: L2 is 0" in missing_modality_warning([1, 1])
+    assert missing_modality_warning([0, 1, 0]) is None
