@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from cari_mtl.checkpoints import CheckpointError, CheckpointVariables, find_checkpoint_prefix, load_tf1_checkpoint
-from cari_mtl.model_dir import ModelConfig, is_model_dir, load_model_dir, save_model_dir
+from cari_mtl.finite_check import check_weights
+from cari_mtl.model_dir import CONFIG_NAME, WEIGHTS_NAME, ModelConfig, is_model_dir, load_model_dir, save_model_dir
 from cari_mtl.network import DEFAULT_MODEL_DEF
 
 
@@ -15,6 +16,7 @@ def model_from_checkpoint(path, image_size=160, nrof_classes=None, lossweights_v
     K comes from the checkpoint's `Logits_verif` layer when it has one; `nrof_classes` must then
     agree with it, and is required otherwise.
     """
+    require_config(path)
     prefix = find_checkpoint_prefix(path)
     stored_classes = CheckpointVariables(prefix).nrof_classes()
     if stored_classes is not None and nrof_classes is not None and nrof_classes != stored_classes:
@@ -31,7 +33,16 @@ def model_from_checkpoint(path, image_size=160, nrof_classes=None, lossweights_v
     config = ModelConfig(image_size, classes, lossweights_variant, str(model_def or DEFAULT_MODEL_DEF))
     model = config.build(keep_probability, weight_decay)
     report = load_tf1_checkpoint(model, prefix, init_cari_from_verif)
+    check_weights(model, prefix)
     return model, config, report
+
+
+def require_config(path):
+    """A native model directory that lost its config.json is named as such, not as a missing TF1 checkpoint."""
+    directory = Path(path).expanduser()
+    if (directory / WEIGHTS_NAME).is_file():
+        raise FileNotFoundError(f"{directory / CONFIG_NAME} not found: {directory} holds {WEIGHTS_NAME} but no "
+                                f"{CONFIG_NAME}; copy the config.json written with these weights into it")
 
 
 def convert_checkpoint(path, output_dir, **options):
