@@ -75,7 +75,7 @@ def scan_cavi(data_dir):
                     skips.add("non_image_file", path)
                     continue
                 relative = nfc(f"{modality.name}/{identity.name}/{path.name}")
-                images.append((str(path), identity.name.upper(), is_caricature))
+                images.append((str(path), nfc(identity.name).upper(), is_caricature))
                 by_relative[relative] = str(path)
                 by_lower.setdefault(relative.lower(), str(path))
     return CaviTree(data_dir, images, by_relative, by_lower, skips)
