@@ -21,6 +21,7 @@ from cari_mtl.image_jobs import (
     run_image_jobs,
     write_atomically,
 )
+from cari_mtl.output_dirs import require_writable_dir
 
 MIN_FACE_SIZE = 20
 THRESHOLDS = (0.6, 0.7, 0.7)
@@ -161,7 +162,7 @@ def align_dataset(
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     check_output_outside_input(input_dir, output_dir)
     relatives = list_images(input_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    require_writable_dir(output_dir, "--output_dir")
     failures = FailureLog(output_dir / FAILURES_FILE, retry_failed=retry_failed)
     detector = detector or FaceDetector()
 

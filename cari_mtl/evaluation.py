@@ -19,6 +19,8 @@ import numpy as np
 from cari_mtl import metrics, plots, reports
 from cari_mtl.evaluation_flags import open_evaluation_model
 from cari_mtl.features import compute_features
+from cari_mtl.finite_check import NonFiniteError, drop_nonfinite_rows
+from cari_mtl.output_dirs import require_writable_dir
 
 
 def new_log_dir(base):
@@ -35,6 +37,13 @@ def new_log_dir(base):
     raise FileExistsError(f"could not create a new log directory under {base}")
 
 
+def check_output_dirs(args):
+    """--logs_base_dir and --features_dir must be writable before the forward pass starts."""
+    require_writable_dir(args.logs_base_dir, "--logs_base_dir")
+    if args.features_dir:
+        require_writable_dir(args.features_dir, "--features_dir")
+
+
 def shuffle_pairs(pair_paths, issame, seed):
     """Pairs and labels in one seeded random order (the original shuffles unseeded before the folds)."""
     order = metrics.pair_order(len(pair_paths), seed)
@@ -42,7 +51,8 @@ def shuffle_pairs(pair_paths, issame, seed):
 
 
 def embed(args, paths):
-    """{path: branch-1 embedding} for the unique `paths`; an unreadable image is an error."""
+    """{path: branch-1 embedding} for the unique `paths`; an unreadable image or a non-finite embedding
+    is an error (no figure is computed from NaN)."""
     model, config, jit_compile = open_evaluation_model(args)
     unique = list(dict.fromkeys(paths))
     print(f"Running forward pass on {len(unique)} images (image size {config.image_size}, "
@@ -55,12 +65,18 @@ def embed(args, paths):
             f"{len(unreadable)} image(s) could not be read, first: {unreadable[0]}; "
             f"check --data_dir and the protocol files"
         )
+    nonfinite = drop_nonfinite_rows(features, valid)
+    if nonfinite.any():
+        raise NonFiniteError(f"{args.model_dir} gives non-finite embeddings (NaN/Inf) for {int(nonfinite.sum())} of "
+                             f"{len(unique)} images, first: {unique[int(np.argmax(nonfinite))]}; its weights are damaged "
+                             f"or overflow: evaluate another model directory")
     return dict(zip(unique, features["embeddings"]))
 
 
 def verify(args, pair_paths, issame, command_line=None):
     """Runs the verification protocol on (first, second) path pairs; returns (log_dir, result)."""
     started = time.time()
+    check_output_dirs(args)
     if not pair_paths:
         raise ValueError("no pairs to evaluate: the pairs file is empty or every pair was filtered out")
     pair_paths, issame = shuffle_pairs(pair_paths, issame, args.seed)
@@ -100,6 +116,7 @@ def identify(args, protocols, command_line=None):
     one entry per fold; labels are comparable identity keys (e.g. upper-cased names).
     """
     started = time.time()
+    check_output_dirs(args)
     everything = [path for folds in protocols.values() for fold in folds for path in fold[0] + fold[2]]
     if not everything:
         raise ValueError("no probe or gallery images: check --probe, --gallery and --protocol")

@@ -75,6 +75,8 @@ def parse_evaluation_arguments(parser, argv):
     for name in ("lfw_batch_size", "lfw_nrof_folds", "downsample", "rank_n"):
         if getattr(args, name, 1) < 1:
             parser.error(f"--{name} must be a positive integer")
+    if not hasattr(args, "protocol") and args.lfw_nrof_folds < 2:
+        parser.error(f"--lfw_nrof_folds must be an integer >= 2 for verification, got {args.lfw_nrof_folds}")
     return args
 
 

@@ -6,7 +6,8 @@ Images are loaded like the original evaluation loader (RGB, standardise, resize)
 is the model directory's (`--image_standardization` overrides it; prewhiten for a TF1 checkpoint). The .npz holds
 `embeddings`, `embeddings_visual`, `embeddings_cari` [N, 1792], `logits_verif`, `logits_visual`,
 `logits_cari` [N, K] (photo/caricature logits after ReLU), `paths` [N] and `valid` [N] (False
-for an unreadable image, whose rows are zeros), rows in the order of the image list. --xla and
+for an unreadable image or one with non-finite outputs, whose rows are zeros), rows in the order
+of the image list (an empty list gives the same keys with 0 rows). --xla and
 --mixed_precision (default auto: on a GPU only) speed up the forward pass; the features are float32.
 """
 
@@ -17,9 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from cari_mtl.cli import run_cli
+from cari_mtl.data.text_files import read_text_file
 from cari_mtl.evaluation_flags import open_evaluation_model
 from cari_mtl.features import compute_features
 from cari_mtl.model_flags import add_image_standardization_flag
+from cari_mtl.finite_check import NonFiniteError, drop_nonfinite_rows
+from cari_mtl.output_dirs import require_writable_dir
 from cari_mtl.speed import add_speed_flags
 
 
@@ -35,7 +39,10 @@ def parse_arguments(argv):
                         help="number of classes when --model_dir is a TF1 checkpoint without logits layers")
     add_image_standardization_flag(parser)
     add_speed_flags(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.lfw_batch_size < 1:
+        parser.error(f"--lfw_batch_size must be an integer >= 1, got {args.lfw_batch_size}")
+    return args
 
 
 def read_image_list(path):
@@ -43,7 +50,7 @@ def read_image_list(path):
     list_file = Path(path)
     if not list_file.is_file():
         raise FileNotFoundError(f"image list {list_file} not found")
-    paths = [line.strip() for line in list_file.read_text().splitlines() if line.strip()]
+    paths = [line.strip() for line in read_text_file(list_file, "--image_list").splitlines() if line.strip()]
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise FileNotFoundError(
@@ -55,13 +62,21 @@ def read_image_list(path):
 def main(argv=None):
     args = parse_arguments(argv)
     paths = read_image_list(args.image_list)
+    require_writable_dir(Path(args.output).expanduser().parent, "--output")
     model, config, jit_compile = open_evaluation_model(args)
     features, valid = compute_features(model, config.image_size, paths, args.lfw_batch_size, jit_compile=jit_compile,
                                        standardization=config.image_standardization)
-    if not valid.all():
-        unreadable = [p for p, ok in zip(paths, valid) if not ok]
+    readable = valid.copy()
+    nonfinite = drop_nonfinite_rows(features, valid)
+    if nonfinite.any() and nonfinite.sum() == readable.sum():
+        raise NonFiniteError(f"{args.model_dir} gives non-finite outputs (NaN/Inf) for every readable image: its weights "
+                             f"are damaged or overflow; {args.output} not written")
+    if not readable.all():
+        unreadable = [p for p, ok in zip(paths, readable) if not ok]
         print(f"skipped {len(unreadable)} unreadable image(s), first: {unreadable[0]}", file=sys.stderr)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    if nonfinite.any():
+        print(f"marked {int(nonfinite.sum())} image(s) invalid: non-finite outputs (NaN/Inf), first: "
+              f"{paths[int(np.argmax(nonfinite))]}", file=sys.stderr)
     np.savez(args.output, paths=np.array(paths), valid=valid, **features)
     print(f"wrote {args.output}: {len(paths)} images")
     return 0

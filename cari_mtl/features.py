@@ -86,11 +86,12 @@ class FeatureExtractor:
         self.image_size, self.batch_size, self.names, self.workers = image_size, batch_size, names, workers
         self.standardization = standardization
         self.infer = inference_function(model, names, jit_compile)
+        self.widths = {name: model.output[name].shape[-1] for name in names}
 
     def __call__(self, paths, progress=True):
         """({name: [N, D] float32}, valid [N] bool); rows of unreadable images are zeros, valid False."""
         paths = list(paths)
-        features = {}
+        features = {name: np.zeros((len(paths), width), dtype=np.float32) for name, width in self.widths.items()}
         valid = np.zeros(len(paths), dtype=bool)
         batches = image_batches(paths, self.image_size, self.batch_size, self.workers, self.standardization)
         total = -(-len(paths) // self.batch_size)
@@ -101,8 +102,6 @@ class FeatureExtractor:
             outputs = self.infer(tf.constant(batch))
             for name in self.names:
                 values = outputs[name].numpy()[:count]
-                if name not in features:
-                    features[name] = np.zeros((len(paths), values.shape[1]), dtype=np.float32)
                 features[name][start:start + count] = np.where(readable[:, None], values, 0.0)
         return features, valid
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cari_mtl.data.eval_loader import STANDARDIZATIONS
 from cari_mtl.network import DEFAULT_MODEL_DEF, load_model_def
+from cari_mtl.weights_file import load_weights_file
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.weights.h5"
@@ -104,7 +105,7 @@ def load_model_dir(directory, keep_probability=1.0, weight_decay=0.0, **override
     weights = directory / WEIGHTS_NAME
     if not weights.is_file():
         raise FileNotFoundError(f"{weights} not found: the model directory {directory} is incomplete")
-    model.load_weights(weights)
+    load_weights_file(model, weights, config)
     return model, config
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from cari_mtl.checkpoints import (CheckpointError, CheckpointVariables, find_checkpoint_prefix, load_tf1_checkpoint,
                                   restores_heads)
-from cari_mtl.model_dir import ModelConfig, is_model_dir, load_model_dir, save_model_dir
+from cari_mtl.finite_check import check_weights
+from cari_mtl.model_dir import CONFIG_NAME, WEIGHTS_NAME, ModelConfig, is_model_dir, load_model_dir, save_model_dir
 from cari_mtl.model_flags import chosen_standardization
 from cari_mtl.network import DEFAULT_MODEL_DEF
 
@@ -39,13 +40,23 @@ def model_from_checkpoint(path, image_size=160, nrof_classes=None, lossweights_v
     K comes from the checkpoint's `Logits_verif` layer when `nrof_classes` is None; a full model must
     agree with it, the FaceNet and photo-branch cases take any K (their heads are not restored).
     """
+    require_config(path)
     checkpoint = CheckpointVariables(find_checkpoint_prefix(path))
     classes = checkpoint_classes(checkpoint, nrof_classes)
     config = ModelConfig(image_size, classes, lossweights_variant, str(model_def or DEFAULT_MODEL_DEF),
                          image_standardization, logits_relu)
     model = config.build(keep_probability, weight_decay)
     report = load_tf1_checkpoint(model, checkpoint.prefix, init_cari_from_verif)
+    check_weights(model, checkpoint.prefix)
     return model, config, report
+
+
+def require_config(path):
+    """A native model directory that lost its config.json is named as such, not as a missing TF1 checkpoint."""
+    directory = Path(path).expanduser()
+    if (directory / WEIGHTS_NAME).is_file():
+        raise FileNotFoundError(f"{directory / CONFIG_NAME} not found: {directory} holds {WEIGHTS_NAME} but no "
+                                f"{CONFIG_NAME}; copy the config.json written with these weights into it")
 
 
 def convert_checkpoint(path, output_dir, **options):

@@ -20,11 +20,16 @@ from cari_mtl.argument_files import expand_argument_files
 from cari_mtl.checkpoints import find_checkpoint_prefix
 from cari_mtl.cli import run_cli
 from cari_mtl.evaluation import new_log_dir
+from cari_mtl.flag_checks import check_training_flags
 from cari_mtl.flags import parse_training_arguments
+from cari_mtl.interrupt import TrainingInterrupted
+from cari_mtl.log_truncation import cut_logs
 from cari_mtl.model_dir import ModelConfig, is_model_dir, load_model_dir, read_config
 from cari_mtl.model_flags import chosen_logits_relu, chosen_standardization
 from cari_mtl.model_loading import model_from_checkpoint
 from cari_mtl.optimizer_state import restore_optimizer_state
+from cari_mtl.output_dirs import require_writable_dir
+from cari_mtl.resume import find_resume_point
 from cari_mtl.schedule import LearningRate
 from cari_mtl.speed import apply_mixed_precision, use_xla
 from cari_mtl.train_step import TrainStep
@@ -65,6 +70,15 @@ def build_model(args, nrof_classes, variant):
     return config.build(args.keep_probability, args.weight_decay), config
 
 
+def check_pretrained_image_size(args):
+    """A native --pretrained_model must have the input size of --image_size (else step 1 fails in the graph)."""
+    if args.pretrained_model and is_model_dir(args.pretrained_model):
+        stored = read_config(args.pretrained_model).image_size
+        if stored != args.image_size:
+            raise ValueError(f"--pretrained_model {args.pretrained_model} is a {stored} px model and --image_size is "
+                             f"{args.image_size}: pass --image_size {stored}")
+
+
 def resolve_resume(resume, models_base_dir):
     """The model directory named by --resume ('latest': newest run with a checkpoint)."""
     if resume != "latest":
@@ -84,6 +98,7 @@ def resolve_arguments(argv, defaults=None):
         args = parse_training_arguments(run["argv"], run.get("defaults"))
     else:
         model_dir = None
+    check_training_flags(args)
     resolve_model_options(args)
     return args, model_dir
 
@@ -95,6 +110,8 @@ def run_dirs(args, argv, defaults, resume_dir, chief=True):
         return scratch / "model", scratch / "logs"
     if resume_dir is not None:
         return resume_dir, Path(read_run_file(resume_dir)["log_dir"])
+    require_writable_dir(args.logs_base_dir, "--logs_base_dir")
+    require_writable_dir(args.models_base_dir, "--models_base_dir")
     log_dir = new_log_dir(args.logs_base_dir)
     model_dir = Path(args.models_base_dir).expanduser() / log_dir.name
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -109,7 +126,10 @@ def train(argv, defaults=None, progress=True):
     distribution = distribute.make_distribution(args.distribute)
     distribute.check_batch_size(args.batch_size, distribution)
     chief = distribute.is_chief(distribution)
+    check_pretrained_image_size(args)
     model_dir, log_dir = run_dirs(args, argv, defaults, resume_dir, chief)
+    if resume_dir is not None and chief:
+        cut_logs(log_dir, find_resume_point(resume_dir / CHECKPOINT_DIR), args.epoch_size)
     keras.utils.set_random_seed(args.seed)
     policy = apply_mixed_precision(args.mixed_precision)
     jit_compile = use_xla(args.xla) and (args.distribute == "none" or args.xla == "on")
@@ -131,8 +151,7 @@ def train(argv, defaults=None, progress=True):
         print(restore_optimizer_state(step, find_checkpoint_prefix(args.pretrained_model), args.optimizer).format())
     trainer = Trainer(args, step, config, data, model_dir, log_dir, progress)
     if resume_dir is not None:
-        restored = trainer.restore(resume_dir)
-        print(f"resuming from {restored}" if restored else "no checkpoint yet: starting the run from the beginning")
+        print(f"resuming from {trainer.restore(resume_dir)}")
     elif chief:
         trainer.logs.write_revision(" ".join([sys.argv[0], *argv]), SOURCE_DIR)
     metrics = trainer.run(LearningRate(args.learning_rate, args.learning_rate_schedule_file))
@@ -141,7 +160,11 @@ def train(argv, defaults=None, progress=True):
 
 def main(argv=None, defaults=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    train(argv, defaults)
+    try:
+        train(argv, defaults)
+    except TrainingInterrupted as stopped:
+        print(stopped, file=sys.stderr)
+        return stopped.exit_code
     return 0
 
 

@@ -25,7 +25,10 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from cari_mtl.dead_heads import DeadHeadGuard
+from cari_mtl import finite_check, resume
 from cari_mtl.epoch_evaluation import METRIC_KEYS, EpochEvaluator
+from cari_mtl.flag_checks import check_folds
+from cari_mtl.interrupt import StopRequest, TrainingInterrupted
 from cari_mtl.model_dir import save_model_dir
 from cari_mtl.training_logs import TrainingLogs
 
@@ -78,13 +81,16 @@ class Trainer:
                                                   max_to_keep=2)
         self.evaluator = None
         self.dead_heads = DeadHeadGuard(model_config.nrof_classes, log_dir, relu=model_config.logits_relu)
+        self.stop = StopRequest()
 
     def restore(self, model_dir=None):
         """Restores the newest checkpoint of `model_dir` (default: this run's, where the chief writes;
-        another worker of a multi-worker run passes the chief's); returns its path or None."""
-        latest = tf.train.latest_checkpoint(str(Path(model_dir or self.model_dir) / CHECKPOINT_DIR))
-        if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
+        another worker of a multi-worker run passes the chief's); returns its path.
+
+        A missing, unreadable or non-finite checkpoint is an error (CheckpointError / NonFiniteError)."""
+        latest = resume.find_resume_point(Path(model_dir or self.model_dir) / CHECKPOINT_DIR).prefix
+        resume.restore(self.checkpoint, latest)
+        finite_check.check_weights(self.step.model, latest)
         return latest
 
     def save_checkpoint(self):
@@ -95,12 +101,27 @@ class Trainer:
         args = self.args
         total = epochs_to_run(args.max_nrof_epochs, args.legacy_global_step, len(self.step.groups))
         result = None
-        while int(self.epoch_done.numpy()) < total:
-            epoch = int(self.epoch_done.numpy()) + 1
-            self._train_epoch(epoch, learning_rate.rate(epoch), total)
-            result = self._end_epoch(epoch)
+        if int(self.epoch_done.numpy()) >= total:
+            print(f"the run in {self.model_dir} has already finished its {total} epoch(s) (step "
+                  f"{int(self.step.global_step.numpy())}): nothing to train; start a new run without --resume")
+        else:
+            self._evaluation()
+        with self.stop:
+            while int(self.epoch_done.numpy()) < total:
+                epoch = int(self.epoch_done.numpy()) + 1
+                self._train_epoch(epoch, learning_rate.rate(epoch), total)
+                result = self._end_epoch(epoch)
+                self._stop_if_requested(saved=True)
         self.logs.close()
         return result
+
+    def _stop_if_requested(self, saved=False):
+        """After a SIGINT/SIGTERM: save a checkpoint (unless just saved) and raise TrainingInterrupted."""
+        if self.stop.signum is None:
+            return
+        self.logs.close()
+        path = self.manager.latest_checkpoint if saved else self.save_checkpoint()
+        raise TrainingInterrupted(self.stop.signum, int(self.step.global_step.numpy()), path, self.model_dir)
 
     def _train_epoch(self, epoch, rate, total):
         skip = int(self.batch_done.numpy())
@@ -108,6 +129,9 @@ class Trainer:
                    disable=not self.progress)
         for images, labels, is_cari in self.data.batches(epoch, skip):
             values = {k: float(v) for k, v in self.step(images, labels, is_cari, rate).items()}
+            if self.step.loss_scale is None:
+                finite_check.check_losses(values, int(values["global_step"]), self.manager.latest_checkpoint,
+                                          self.model_dir)
             self.batch_done.assign_add(1)
             self.logs.step(int(values["global_step"]), values)
             self.dead_heads.update(int(values["global_step"]), values)
@@ -118,6 +142,7 @@ class Trainer:
             if every and int(self.batch_done.numpy()) % every == 0:
                 self.logs.flush()
                 self.save_checkpoint()
+            self._stop_if_requested()
         bar.close()
 
     def _end_epoch(self, epoch):
@@ -133,7 +158,8 @@ class Trainer:
         self.save_checkpoint()
         return result
 
-    def _evaluate(self, step, epoch, epoch_dir):
+    def _evaluation(self):
+        """The per-epoch evaluator, made (test images decoded, folds checked) before the first step."""
         if self.evaluator is None:
             args = self.args
             self.evaluator = EpochEvaluator(self.step.model, self.model_config.image_size, self.data.test_split,
@@ -141,7 +167,11 @@ class Trainer:
                                             args.evaluate_mode_normalised, self.progress, seed=args.seed,
                                             legacy_folds=args.legacy_folds, legacy_val=args.legacy_val,
                                             standardization=self.model_config.image_standardization)
-        metrics, features = self.evaluator.evaluate()
+            check_folds(len(self.evaluator.issame), args.lfw_nrof_folds)
+        return self.evaluator
+
+    def _evaluate(self, step, epoch, epoch_dir):
+        metrics, features = self._evaluation().evaluate()
         best = dict(zip(METRIC_KEYS, self.best.numpy().tolist()))
         for index, key in enumerate(METRIC_KEYS):
             if not np.isnan(metrics[key]) and metrics[key] > best[key]:

@@ -19,6 +19,7 @@ from cari_mtl.image_jobs import (
     run_image_jobs,
     write_atomically,
 )
+from cari_mtl.output_dirs import require_writable_dir
 
 SCALE_HORIZONTAL = 1.5
 SCALE_VERTICAL = 1.2
@@ -83,7 +84,7 @@ def crop_webcaricature(
         raise NotADirectoryError(f"landmark directory {points_dir} does not exist (WebCaricature's FacialPoints)")
     check_output_outside_input(images_dir, output_dir)
     relatives = list_images(images_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    require_writable_dir(output_dir, "--output_dir")
     failures = FailureLog(output_dir / FAILURES_FILE, retry_failed=retry_failed)
 
     def process(relative, target):

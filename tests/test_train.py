@@ -130,6 +130,19 @@ def test_every_output_file_exists_and_parses(finished_run):
     assert (model_dir / "checkpoints" / "checkpoint").read_text().count("ckpt-18") >= 1
 
 
+def test_resume_of_a_finished_run_says_so_and_trains_nothing(finished_run, capsys):
+    model_dir, log_dir, _ = finished_run
+    losses = read_step_table(log_dir / "loss.txt", 7)
+    patcher = pytest.MonkeyPatch()
+    patch_data(patcher.setattr, log_dir.parent.parent / "data")
+    try:
+        train_module.train(["--resume", str(model_dir)], progress=False)
+    finally:
+        patcher.undo()
+    assert "already finished its 3 epoch(s)" in capsys.readouterr().out
+    np.testing.assert_array_equal(read_step_table(log_dir / "loss.txt", 7), losses)
+
+
 def tensorboard_tags(log_dir):
     import tensorflow as tf
     tags = set()
@@ -142,7 +155,7 @@ def tensorboard_tags(log_dir):
 def test_killed_run_resumes_to_the_same_step_count(tmp_path):
     flags = BASE_FLAGS + ["--logs_base_dir", str(tmp_path / "logs"), "--models_base_dir", str(tmp_path / "models"),
                           "--save_every_n_steps", "1"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     process = subprocess.Popen([sys.executable, __file__, str(tmp_path / "data"), *flags], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     loss_file = None

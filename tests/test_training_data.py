@@ -13,7 +13,8 @@ from cari_mtl.training_data import load_training_data
 def flags(dataset, **overrides):
     values = dict(dataset="cavi", data_dir=str(dataset.data_dir), test_pairs=str(dataset.pairs_file),
                   train_pairs=None, downsample=8, image_size=32, batch_size=6, epoch_size=3, seed=0,
-                  random_crop=False, random_flip=False, random_rotate=False, nrof_preprocess_threads=2)
+                  random_crop=False, random_flip=False, random_rotate=False, nrof_preprocess_threads=2,
+                  image_standardization="prewhiten")
     values.update(overrides)
     return SimpleNamespace(**values)
 

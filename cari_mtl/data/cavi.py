@@ -17,13 +17,15 @@ Public API:
 Real-data facts handled here: identity folders differ in case between Real/ and Caricature/
 (`Will_Smith` / `will_smith`); the pairs file writes `Caricature/<Folder>\\<file>` with a
 backslash, may end lines with CRLF and may differ in case from the disk; folders hold
-`Thumbs.db`. Identities are compared upper-cased, as in the original.
+`Thumbs.db`. Identities are compared upper-cased, as in the original; names are compared in Unicode
+NFC, so a pairs file and a folder copied from macOS (NFD names) still match.
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 
 from cari_mtl.data.split import Skips, make_split, report_skips, resolve_pair_lines
+from cari_mtl.data.text_files import nfc, read_text_file
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 MODALITY_FOLDERS = {"caricature": True, "real": False}
@@ -40,7 +42,7 @@ class CaviTree:
 
     def resolve(self, relative):
         """Disk path of `Caricature/Folder\\file.jpg` (exact case first, then any case), or None."""
-        key = relative.replace("\\", "/").strip("/")
+        key = nfc(relative.replace("\\", "/").strip("/"))
         return self.by_relative.get(key) or self.by_lower.get(key.lower())
 
 
@@ -72,8 +74,8 @@ def scan_cavi(data_dir):
                 if not path.is_file() or path.suffix.lower() not in IMAGE_EXTENSIONS:
                     skips.add("non_image_file", path)
                     continue
-                relative = f"{modality.name}/{identity.name}/{path.name}"
-                images.append((str(path), identity.name.upper(), is_caricature))
+                relative = nfc(f"{modality.name}/{identity.name}/{path.name}")
+                images.append((str(path), nfc(identity.name).upper(), is_caricature))
                 by_relative[relative] = str(path)
                 by_lower.setdefault(relative.lower(), str(path))
     return CaviTree(data_dir, images, by_relative, by_lower, skips)
@@ -100,7 +102,7 @@ def parse_pairs_lines(pairs_file):
     if not pairs_file.is_file():
         raise FileNotFoundError(f"pairs file {pairs_file} does not exist: check --test_pairs")
     lines = []
-    for number, text in enumerate(pairs_file.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for number, text in enumerate(read_text_file(pairs_file, "--test_pairs").splitlines(), start=1):
         fields = text.split()
         if not fields:
             continue

@@ -15,15 +15,18 @@ Public API:
         (cari_mtl.data.split): train = the images of the training pairs, test = the test pairs.
 
 Names in the files carry no extension; `.jpg` is appended. Lines may end with CRLF. A path that
-differs from the disk only in case is resolved to the disk's spelling.
+differs from the disk only in case or Unicode normal form (NFC/NFD) is resolved to the disk's spelling.
 """
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from cari_mtl.data.split import Skips, make_split, report_skips, resolve_pair_lines
+from cari_mtl.data.text_files import nfc, read_text_file
 
 EXTENSION = ".jpg"
+IMAGE_NAME = re.compile(r"^[CP]\d+$", re.IGNORECASE)
 
 
 @dataclass
@@ -37,17 +40,28 @@ class WebcariPair:
 
 
 def _protocol_rows(path, flag):
-    """(line number, tab-separated fields) after the header line; blank lines ignored."""
+    """(line number, tab-separated fields) after the header line; blank lines ignored.
+
+    A first line ending with an image name (C00001, P00001) is a data row of a file that lost its
+    header (the row count), which skipping would silently drop."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"protocol file {path} does not exist: check {flag}")
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines = read_text_file(path, flag).splitlines()
+    if lines and IMAGE_NAME.match((_fields(lines[0]) or [""])[-1]):
+        raise ValueError(f"{path}:1: expected the header line (the number of rows), got the row {lines[0]!r}: add the "
+                         f"header line back (the first line is skipped as a header)")
     for number, text in enumerate(lines[1:], start=2):
-        fields = [value.strip() for value in text.split("\t")]
-        while fields and not fields[-1]:
-            fields.pop()
+        fields = _fields(text)
         if fields:
             yield number, fields
+
+
+def _fields(text):
+    fields = [value.strip() for value in text.split("\t")]
+    while fields and not fields[-1]:
+        fields.pop()
+    return fields
 
 
 def parse_webcari_pairs(pairs_file, flag="--test_pairs"):
@@ -78,9 +92,9 @@ class Resolver:
         if path.is_file():
             return str(path)
         if self._lower is None:
-            self._lower = {str(p.relative_to(self.data_dir)).lower(): str(p)
+            self._lower = {nfc(str(p.relative_to(self.data_dir))).lower(): str(p)
                            for p in sorted(self.data_dir.glob("*/*")) if p.is_file()}
-        return self._lower.get(f"{identity}/{name}{EXTENSION}".lower())
+        return self._lower.get(nfc(f"{identity}/{name}{EXTENSION}").lower())
 
 
 def load_webcari_pairs(pairs_file, data_dir, flag="--test_pairs", resolver=None):

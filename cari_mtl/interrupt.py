@@ -1,0 +1,51 @@
+"""SIGINT / SIGTERM during training: finish the current step, save a checkpoint, exit 130 / 143.
+
+The first signal only records a stop request (the loop checks it between steps); the previous
+handlers are put back at once, so a second Ctrl-C stops immediately as before.
+"""
+
+import signal
+import sys
+import threading
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class TrainingInterrupted(Exception):
+    """Raised by the training loop after it saved a checkpoint on a stop request."""
+
+    def __init__(self, signum, step, checkpoint, model_dir):
+        super().__init__(f"stopped by {signal.Signals(signum).name} after step {step}; checkpoint: {checkpoint}\n"
+                         f"continue with: python train/train.py --resume {model_dir}")
+        self.exit_code = 128 + signum
+
+
+class StopRequest:
+    """Context manager: `signum` is the first SIGINT/SIGTERM received inside it, else None.
+
+    Handlers can only be installed in the main thread; elsewhere signals keep their behaviour.
+    """
+
+    def __init__(self):
+        self.signum = None
+        self._previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {signum: signal.signal(signum, self._handle) for signum in SIGNALS}
+        return self
+
+    def __exit__(self, *exc):
+        self._restore()
+        return False
+
+    def _handle(self, signum, frame):
+        self.signum = signum
+        self._restore()
+        print(f"\n{signal.Signals(signum).name}: stopping after this step and saving a checkpoint "
+              f"(send it again to stop at once)", file=sys.stderr)
+
+    def _restore(self):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}

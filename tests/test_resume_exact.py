@@ -1,0 +1,144 @@
+"""A crash, a SIGINT and a half-written checkpoint save, each followed by --resume latest, leave the
+same log rows as an uninterrupted run with the same seed.
+
+Run as a script (argv: data folder, flags), this file trains on the tiny data of test_train.py;
+CRASH_AFTER=n makes the batch source raise after n batches (a crash between two checkpoints).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+import cari_mtl.train as train_module
+from cari_mtl.cli import run_cli
+from cari_mtl.training_logs import LOSS_HEADER, WEIGHTS_HEADER
+from cari_mtl.trainer import TrainingData
+from test_train import BASE_FLAGS, memory_data, patch_data
+
+ROOT = Path(__file__).resolve().parents[1]
+FLAGS = BASE_FLAGS + ["--max_nrof_epochs", "3", "--save_every_n_steps", "3", "--keep_probability", "1.0"]
+TOTAL_STEPS = 12  # 3 epochs x 4 batches
+
+
+def start(data_dir, argv, crash_after=0):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), "CRASH_AFTER": str(crash_after)}
+    return subprocess.Popen([sys.executable, __file__, str(data_dir), *argv], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def rows(path, header=None):
+    return [line for line in path.read_text().splitlines() if line != header]
+
+
+def numbers(lines):
+    return np.array([[float(value) for value in line.split()] for line in lines])
+
+
+def metrics(log_dir):
+    return [json.loads(line) for line in (log_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def event_steps(log_dir, tag):
+    steps = []
+    for path in sorted(log_dir.glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            steps += [event.step for value in event.summary.value if value.tag == tag]
+    return sorted(steps)
+
+
+def checkpoint_step(model_dir):
+    return int(tf.train.latest_checkpoint(str(model_dir / "checkpoints")).rsplit("-", 1)[1])
+
+
+def wait_for_resumed_rows(loss_file, process, timeout=240):
+    """Until the resumed process has flushed a row after its own header (it is then mid-training)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        lines = loss_file.read_text().splitlines()
+        if lines.count(LOSS_HEADER.strip()) == 2 and lines[-1] != LOSS_HEADER.strip():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"resumed run wrote no row: {process.poll()}, {process.stderr.read()[-2000:]}")
+
+
+def train_in_process(monkeypatch, data_dir, argv):
+    with monkeypatch.context() as patch:
+        patch_data(patch.setattr, data_dir)
+        return train_module.train(argv, progress=False)
+
+
+def test_crash_sigint_and_partial_save_then_resume_give_the_uninterrupted_logs(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    _, reference, _ = train_in_process(monkeypatch, data, FLAGS + [
+        "--logs_base_dir", str(tmp_path / "ref_logs"), "--models_base_dir", str(tmp_path / "ref_models")])
+    models = tmp_path / "models"
+    flags = FLAGS + ["--logs_base_dir", str(tmp_path / "logs"), "--models_base_dir", str(models)]
+
+    crashed = start(data, flags, crash_after=6)
+    assert crashed.wait(timeout=240) != 0 and "injected crash" in crashed.stderr.read()
+    model_dir = next(models.iterdir())
+    log_dir = Path(json.loads((model_dir / "run.json").read_text())["log_dir"])
+    assert checkpoint_step(model_dir) == 4
+    assert len(rows(log_dir / "loss.txt", LOSS_HEADER.strip())) == 6  # rows 5-6 are replayed on resume
+
+    interrupted = start(data, ["--resume", "latest", "--models_base_dir", str(models)])
+    wait_for_resumed_rows(log_dir / "loss.txt", interrupted)
+    interrupted.send_signal(signal.SIGINT)
+    assert interrupted.wait(timeout=240) == 130
+    message = interrupted.stderr.read()
+    assert "Traceback" not in message and f"--resume {model_dir}" in message
+    stopped_at = checkpoint_step(model_dir)
+    assert 4 < stopped_at < TOTAL_STEPS
+
+    partial = model_dir / "checkpoints" / f"ckpt-{stopped_at + 1}_temp"
+    partial.mkdir()
+    (partial / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"\0" * 100)
+    train_in_process(monkeypatch, data, ["--resume", "latest", "--models_base_dir", str(models)])
+    assert not partial.exists() and checkpoint_step(model_dir) == TOTAL_STEPS
+
+    for name, header in (("loss.txt", LOSS_HEADER), ("percentage_full_loss.txt", WEIGHTS_HEADER)):
+        resumed, uninterrupted = rows(log_dir / name, header.strip()), rows(reference / name, header.strip())
+        assert len(resumed) == len(uninterrupted) == TOTAL_STEPS
+        np.testing.assert_allclose(numbers(resumed), numbers(uninterrupted), atol=2e-4)
+    resumed, uninterrupted = metrics(log_dir), metrics(reference)
+    assert [(r["epoch"], r["step"]) for r in resumed] == [(r["epoch"], r["step"]) for r in uninterrupted]
+    for mine, theirs in zip(resumed, uninterrupted):
+        np.testing.assert_allclose([mine[k] for k in sorted(mine)], [theirs[k] for k in sorted(mine)], atol=1e-3)
+    assert [line.split("\t")[0] for line in rows(log_dir / "cari.txt")] == ["4", "8", "12"]
+    assert event_steps(log_dir, "train/L1") == list(range(1, TOTAL_STEPS + 1))
+    assert event_steps(log_dir, "test/verification_accuracy") == [4, 8, 12]
+
+
+
+def crashing(batches, crash_after):
+    """`batches` that raises once `crash_after` batches were handed out (over all epochs)."""
+    handed = [0]
+
+    def wrapped(epoch, skip):
+        for batch in batches(epoch, skip):
+            if handed[0] == crash_after:
+                raise RuntimeError("injected crash")
+            handed[0] += 1
+            yield batch
+
+    return wrapped
+
+
+if __name__ == "__main__":
+    crash_after = int(os.environ.get("CRASH_AFTER", "0"))
+
+    def load(args):
+        data, nrof_classes = memory_data(Path(sys.argv[1]), args.batch_size, args.epoch_size, args.seed)
+        if crash_after:
+            data = TrainingData(crashing(data.batches, crash_after), data.test_split)
+        return data, nrof_classes
+
+    train_module.load_training_data = load
+    sys.exit(run_cli(train_module.main, sys.argv[2:]))
