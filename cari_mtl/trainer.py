@@ -162,12 +162,12 @@ class Trainer:
         """The per-epoch evaluator, made (test images decoded, folds checked) before the first step."""
         if self.evaluator is None:
             args = self.args
+            check_folds(len(self.data.test_split.pair_issame), args.lfw_nrof_folds)
             self.evaluator = EpochEvaluator(self.step.model, self.model_config.image_size, self.data.test_split,
                                             args.lfw_batch_size, args.lfw_nrof_folds, args.far,
                                             args.evaluate_mode_normalised, self.progress, seed=args.seed,
                                             legacy_folds=args.legacy_folds, legacy_val=args.legacy_val,
                                             standardization=self.model_config.image_standardization)
-            check_folds(len(self.evaluator.issame), args.lfw_nrof_folds)
         return self.evaluator
 
     def _evaluate(self, step, epoch, epoch_dir):

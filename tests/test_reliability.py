@@ -209,9 +209,10 @@ def broken_test_split(tmp_path, kind):
             bad.write_bytes(b"not a png")
             return TrainingData(data.batches, EvaluationSplit(split.pair_paths, split.pair_issame,
                                                               split.id_paths + [str(bad)], split.id_labels + [0],
-                                                              split.id_is_cari + [0]))
+                                                              split.id_is_cari + [0], split.pair_labels))
         return TrainingData(data.batches, EvaluationSplit(split.pair_paths[:2], split.pair_issame[:1],
-                                                          split.id_paths, split.id_labels, split.id_is_cari))
+                                                          split.id_paths, split.id_labels, split.id_is_cari,
+                                                          split.pair_labels[:2]))
     return transform
 
 
