@@ -1,0 +1,98 @@
+"""The arithmetic of the multi-task weighting methods of the literature, as TensorFlow functions.
+
+Each function is the formula of its paper and nothing else, so that the train step can call it
+inside its compiled iteration and the tests can check it against numpy:
+
+    uncertainty_objective   Kendall, Gal, Cipolla, CVPR 2018: L = sum_i exp(-s_i) L_i + s_i
+    dwa_weights             Liu, Johns, Davison, CVPR 2019: w = T softmax(r / tau), r_i = L_i(t-1) / L_i(t-2)
+    gradnorm_loss           Chen et al., ICML 2018: sum_i |G_i - mean(G) (L~_i / mean L~)^alpha|
+    pcgrad                  Yu et al., NeurIPS 2020: project each task gradient off the conflicting ones
+    min_norm_weights        Sener & Koltun, NeurIPS 2018 (MGDA-UB): the min-norm point of the convex
+                            hull of three gradients, solved exactly
+"""
+
+import tensorflow as tf
+
+
+def uncertainty_objective(task_losses, log_variances):
+    """sum_i exp(-s_i) L_i + s_i; its effective task weights are exp(-s_i)."""
+    return tf.reduce_sum(tf.exp(-log_variances) * task_losses + log_variances)
+
+
+def dwa_weights(previous, before_previous, temperature=2.0):
+    """Dynamic Weight Average: K softmax(r / temperature) with r_i = L_i(t-1) / L_i(t-2).
+
+    `previous` / `before_previous`: mean task losses of the last two epochs (or windows) [K].
+    """
+    ratios = previous / before_previous
+    count = tf.cast(tf.size(ratios), ratios.dtype)
+    return count * tf.nn.softmax(ratios / temperature)
+
+
+def gradnorm_loss(gradient_norms, task_losses, initial_losses, alpha=1.5):
+    """GradNorm's L_grad: sum_i |G_i - mean(G) r_i^alpha|, r_i = (L_i / L_i(0)) / mean_j (L_j / L_j(0)).
+
+    `gradient_norms` G_i = ||d(w_i L_i)/dW|| at the last shared layer W, differentiable in w; the
+    target mean(G) r_i^alpha is a constant, as in the paper.
+    """
+    ratios = task_losses / initial_losses
+    relative = ratios / tf.reduce_mean(ratios)
+    target = tf.stop_gradient(tf.reduce_mean(gradient_norms) * relative ** alpha)
+    return tf.reduce_sum(tf.abs(gradient_norms - target))
+
+
+def pcgrad(task_gradients, order):
+    """PCGrad on flat task gradients [K, D]: each g_i, visiting the other tasks in `order` [K] (a
+    permutation), loses its component along g_j whenever g_i . g_j < 0; returns the sum [D]."""
+    count = task_gradients.shape[0]
+    projected = []
+    for i in range(count):
+        gradient = task_gradients[i]
+        for position in range(count):
+            j = order[position]
+            other = tf.gather(task_gradients, j)
+            dot = tf.reduce_sum(gradient * other)
+            conflict = tf.logical_and(tf.not_equal(j, i), dot < 0)
+            step = dot / tf.maximum(tf.reduce_sum(other * other), 1e-20) * other
+            gradient = tf.where(conflict, gradient - step, gradient)
+        projected.append(gradient)
+    return tf.add_n(projected)
+
+
+def _two_point_min_norm(a, b):
+    """argmin over t in [0, 1] of ||t a + (1 - t) b||^2 → t."""
+    difference = a - b
+    squared = tf.reduce_sum(difference * difference)
+    t = tf.math.divide_no_nan(tf.reduce_sum((b - a) * b), squared)
+    return tf.clip_by_value(t, 0.0, 1.0)
+
+
+def min_norm_weights(gradients):
+    """The weights alpha (alpha >= 0, sum 1) minimising ||sum_i alpha_i g_i||^2 for three gradients [3, D].
+
+    Exact: the interior KKT point when it is feasible, else the best point on the three edges
+    (closed form for two gradients), which also covers the vertices.
+    """
+    gram = tf.matmul(gradients, gradients, transpose_b=True)
+    candidates = []
+    system = tf.concat([tf.concat([gram, tf.ones([3, 1], gram.dtype)], axis=1),
+                        tf.constant([[1.0, 1.0, 1.0, 0.0]], gram.dtype)], axis=0)
+    # The pseudo-inverse keeps collinear gradients (a singular system) from failing; its answer is
+    # then checked like any other candidate.
+    solution = tf.linalg.matvec(tf.linalg.pinv(system), tf.constant([0.0, 0.0, 0.0, 1.0], gram.dtype))[:3]
+    interior_ok = tf.logical_and(tf.reduce_all(solution >= 0), tf.reduce_all(tf.math.is_finite(solution)))
+    candidates.append((tf.where(interior_ok, solution, tf.constant([1.0, 0.0, 0.0], gram.dtype)), interior_ok))
+    for first, second in ((0, 1), (0, 2), (1, 2)):
+        t = _two_point_min_norm(gradients[first], gradients[second])
+        alpha = tf.tensor_scatter_nd_update(tf.zeros([3], gram.dtype), [[first], [second]], tf.stack([t, 1.0 - t]))
+        candidates.append((alpha, tf.constant(True)))
+    best, best_norm = None, None
+    for alpha, valid in candidates:
+        norm = tf.where(valid, tf.tensordot(alpha, tf.linalg.matvec(gram, alpha), 1),
+                        tf.constant(float("inf"), gram.dtype))
+        if best is None:
+            best, best_norm = alpha, norm
+        else:
+            better = norm < best_norm
+            best, best_norm = tf.where(better, alpha, best), tf.minimum(norm, best_norm)
+    return best

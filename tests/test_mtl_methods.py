@@ -1,0 +1,69 @@
+"""The formulas of the task-weighting methods against numpy computations of their papers."""
+
+import itertools
+
+import numpy as np
+import tensorflow as tf
+
+from cari_mtl.training import mtl_methods
+
+
+def test_uncertainty_gradient_of_the_log_variance_is_one_minus_weighted_loss():
+    losses = tf.constant([2.0, 0.5, 1.0])
+    log_variances = tf.Variable([0.0, 1.0, -0.5])
+    with tf.GradientTape() as tape:
+        objective = mtl_methods.uncertainty_objective(losses, log_variances)
+    s = np.array([0.0, 1.0, -0.5])
+    np.testing.assert_allclose(objective.numpy(), np.sum(np.exp(-s) * [2.0, 0.5, 1.0] + s), rtol=1e-6)
+    np.testing.assert_allclose(tape.gradient(objective, log_variances).numpy(), 1 - np.exp(-s) * [2.0, 0.5, 1.0],
+                               rtol=1e-6)
+
+
+def test_dwa_weights_from_two_epochs_of_losses():
+    previous, before = np.array([1.0, 2.0, 0.5]), np.array([2.0, 2.0, 0.25])
+    ratios = previous / before  # 0.5, 1, 2
+    expected = 3 * np.exp(ratios / 2.0) / np.exp(ratios / 2.0).sum()
+    actual = mtl_methods.dwa_weights(tf.constant(previous), tf.constant(before), temperature=2.0).numpy()
+    np.testing.assert_allclose(actual, expected, rtol=1e-12)
+    assert abs(actual.sum() - 3.0) < 1e-12
+    assert actual[2] > actual[1] > actual[0]  # the task whose loss fell least gets the most weight
+
+
+def test_gradnorm_weight_update():
+    weights = tf.Variable([1.0, 1.0, 1.0])
+    raw_norms = tf.constant([2.0, 1.0, 4.0])  # ||dL_i/dW||, so G_i = w_i * raw_i
+    losses, initial = tf.constant([0.5, 1.0, 2.0]), tf.constant([1.0, 1.0, 1.0])
+    with tf.GradientTape() as tape:
+        loss = mtl_methods.gradnorm_loss(weights * raw_norms, losses, initial, alpha=1.0)
+    gradient = tape.gradient(loss, weights).numpy()
+    norms, ratios = np.array([2.0, 1.0, 4.0]), np.array([0.5, 1.0, 2.0])
+    target = norms.mean() * ratios / ratios.mean()  # 7/3 * [0.4286, 0.8571, 1.7143]
+    np.testing.assert_allclose(loss.numpy(), np.abs(norms - target).sum(), rtol=1e-6)
+    np.testing.assert_allclose(gradient, np.sign(norms - target) * norms, rtol=1e-6)
+
+
+def test_pcgrad_projects_a_conflicting_pair_and_keeps_an_agreeing_one():
+    g1, g2, g3 = np.array([1.0, 0.0]), np.array([-1.0, 1.0]), np.array([0.0, 1.0])
+    gradients = tf.constant(np.stack([g1, g2, g3]))
+    actual = mtl_methods.pcgrad(gradients, tf.constant([0, 1, 2])).numpy()
+    # g1 . g2 = -1 < 0: g1 -> g1 - (-1 / 2) g2 = [0.5, 0.5]; then g1' . g3 > 0: kept.
+    # g2 . g1 = -1 < 0: g2 -> g2 - (-1 / 1) g1 = [0, 1]; g2' . g3 > 0: kept.  g3 agrees with both.
+    np.testing.assert_allclose(actual, [0.5, 0.5] + np.array([0.0, 1.0]) + g3, atol=1e-12)
+
+
+def test_mgda_finds_the_min_norm_point_of_three_known_vectors():
+    rng = np.random.default_rng(0)
+    cases = [np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),        # edge solution (0.5, 0.5, 0)
+             np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0]]),  # interior
+             np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]),        # collinear: the vertex g1
+             rng.normal(size=(3, 5))]
+    grid = [np.array([a, b, 1 - a - b]) for a, b in itertools.product(np.linspace(0, 1, 401), repeat=2)
+            if a + b <= 1 + 1e-12]
+    for vectors in cases:
+        alpha = mtl_methods.min_norm_weights(tf.constant(vectors)).numpy()
+        assert np.all(alpha >= -1e-9) and abs(alpha.sum() - 1) < 1e-9
+        best = min(np.sum((w @ vectors) ** 2) for w in grid)
+        assert np.sum((alpha @ vectors) ** 2) <= best + 1e-9
+    np.testing.assert_allclose(mtl_methods.min_norm_weights(tf.constant(cases[0])).numpy(), [0.5, 0.5, 0], atol=1e-9)
+    np.testing.assert_allclose(mtl_methods.min_norm_weights(tf.constant(cases[1])).numpy(),
+                               np.array([36, 9, 4]) / 49, atol=1e-9)
