@@ -15,7 +15,8 @@ INTEGER_RANGES = {  # flag: lowest allowed value
 FLOAT_RANGES = {  # flag: (low, high, low included)
     "keep_probability": (0.0, 1.0, False), "far": (0.0, 1.0, False), "center_loss_alfa": (0.0, 1.0, True),
     "moving_average_decay": (0.0, 1.0, True), "center_loss_factor": (0.0, math.inf, True),
-    "lossweights_lr_factor": (0.0, math.inf, True),
+    "lossweights_lr_factor": (0.0, math.inf, True), "dwa_temperature": (0.0, math.inf, False),
+    "gradnorm_alpha": (0.0, math.inf, True), "gradnorm_lr": (0.0, math.inf, True),
 }
 SEED_LIMIT = 2 ** 32
 
@@ -31,6 +32,8 @@ def check_training_flags(args):
         if not (low <= value if low_included else low < value) or not value <= high:
             opening = "[" if low_included else "("
             raise ValueError(f"--{name} must be in {opening}{low:g}, {high:g}], got {value}")
+    if args.dwa_window is not None and args.dwa_window < 1:
+        raise ValueError(f"--dwa_window must be an integer >= 1, got {args.dwa_window}")
     if args.nrof_preprocess_threads is not None and args.nrof_preprocess_threads < 1:
         raise ValueError(f"--nrof_preprocess_threads must be an integer >= 1, got {args.nrof_preprocess_threads}")
     if not 0 <= args.seed < SEED_LIMIT:

@@ -97,8 +97,19 @@ def add_loss_flags(parser):
                         help="center update rate: c -= (1 - alfa) * mean(c - f) per class (default 0.95)")
     parser.add_argument("--task_weighting", choices=STRATEGIES, default="dynamic",
                         help="dynamic: the proposed method (weights head trained on L4 by its own optimizer); "
-                             "naive: weights head trained on L with everything else; static: --static_weights "
-                             "(default dynamic)")
+                             "naive: weights head trained on L with everything else; static: --static_weights; "
+                             "uncertainty (Kendall et al. 2018), dwa (Liu et al. 2019), gradnorm (Chen et al. "
+                             "2018), pcgrad (Yu et al. 2020), mgda (MGDA-UB, Sener & Koltun 2018): see "
+                             "docs/TASK_WEIGHTING.md (default dynamic)")
+    parser.add_argument("--detach_weights_input", action="store_true",
+                        help="dynamic: the weights head reads the trunk features through a stop-gradient, so only "
+                             "L4 moves the weights (the original lets L's gradient reach the trunk through them)")
+    parser.add_argument("--dwa_temperature", type=float, default=2.0, help="dwa: softmax temperature T (default 2)")
+    parser.add_argument("--dwa_window", type=int, default=None,
+                        help="dwa: steps per loss-averaging window (default: --epoch_size, one epoch)")
+    parser.add_argument("--gradnorm_alpha", type=float, default=1.5, help="gradnorm: asymmetry alpha (default 1.5)")
+    parser.add_argument("--gradnorm_lr", type=float, default=0.025,
+                        help="gradnorm: learning rate of the task weights (default 0.025)")
     parser.add_argument("--static_weights", default="1,1,1",
                         help="w1,w2,w3 for --task_weighting static; 1,0,0 / 0,1,0 / 0,0,1 are the paper's "
                              "single-task baselines (default 1,1,1)")

@@ -39,6 +39,13 @@ from cari_mtl.training_data import load_training_data
 SOURCE_DIR = Path(__file__).resolve().parent
 
 
+def weighting_options(args):
+    """The hyper-parameters of the --task_weighting methods, from their flags."""
+    return {"detach_weights_input": args.detach_weights_input, "dwa_temperature": args.dwa_temperature,
+            "dwa_window": args.dwa_window or args.epoch_size, "gradnorm_alpha": args.gradnorm_alpha,
+            "gradnorm_lr": args.gradnorm_lr}
+
+
 def resolve_model_options(args):
     """Turns --image_standardization / --logits_relu into the values to train with: the flag, else
     what a native --pretrained_model directory stores, else the original's (prewhiten, ReLU on)."""
@@ -134,7 +141,8 @@ def train(argv, defaults=None, progress=True):
     policy = apply_mixed_precision(args.mixed_precision)
     jit_compile = use_xla(args.xla) and (args.distribute == "none" or args.xla == "on")
     strategy = weighting.make_strategy(args.task_weighting, (args.loss_weight_base1, args.loss_weight_base2,
-                                                             args.loss_weight_base3), args.static_weights)
+                                                             args.loss_weight_base3), args.static_weights,
+                                       **weighting_options(args))
     variant = strategy.lossweights_variant(args.dataset)
     data, nrof_classes = load_training_data(args)
     with distribution.scope():

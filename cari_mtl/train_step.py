@@ -47,6 +47,12 @@ class TrainStep:
         self.center_loss_alfa = float(center_loss_alfa)
         self.lossweights_lr_factor = float(lossweights_lr_factor)
         self.loss_terms_fn = loss_terms_fn
+        if self.replicas > 1 and not strategy.supports_distribution:
+            raise ValueError(f"--task_weighting {strategy.name} does not support --distribute yet: train it on one "
+                             f"device (--distribute none)")
+        with self.distribution.scope():
+            strategy.build(model)
+        self.forward = weighting.with_shared_features(model) if strategy.needs_shared_features else model
         self.groups = strategy.groups(model)
         self.steps_per_iteration = len(self.groups) if legacy_global_step else 1
         nrof_classes = model.output["logits_verif"].shape[-1]
@@ -72,7 +78,8 @@ class TrainStep:
         """What a training checkpoint must hold to resume exactly."""
         objects = {"model": self.model, "centers": self.centers, "ema_shadows": self.ema.shadows,
                    "global_step": self.global_step,
-                   **{f"optimizer_{name}": opt for name, opt in self.optimizers.items()}}
+                   **{f"optimizer_{name}": opt for name, opt in self.optimizers.items()},
+                   **{f"strategy_{name}": value for name, value in self.strategy.checkpoint_objects().items()}}
         if self.loss_scale is not None:
             objects["loss_scale"] = self.loss_scale.scale
         return objects
@@ -99,22 +106,24 @@ class TrainStep:
     def _replica_step(self, images, labels, is_cari):
         """The iteration on one replica's slice; every loss, weight and update is a global-batch value."""
         with tf.GradientTape(persistent=True) as tape:
-            outputs = {name: tf.cast(value, tf.float32) for name, value in self.model(images, training=True).items()}
+            outputs = {name: tf.cast(value, tf.float32) for name, value in self.forward(images, training=True).items()}
             local = self.loss_terms_fn(outputs, labels, is_cari, self.centers, self.center_loss_factor)
-            local["lossweights_sum"] = tf.reduce_sum(outputs["lossweights"], axis=0)
+            local["lossweights_sum"] = tf.reduce_sum(self.strategy.lossweights(outputs), axis=0)
             local["rows"] = tf.cast(tf.shape(labels)[0], tf.float32)
             terms = distribute.with_global_value(local)
             task_losses, cross_entropies, center1 = losses.reduce_task_losses(terms)
             batch_mean_lossweights = (terms["lossweights_sum"] / terms["rows"])[None, :]
-            task_weights = self.strategy.task_weights(batch_mean_lossweights)
-            objectives = weighting.objectives(task_weights, task_losses)
+            context = weighting.StepContext(tape, task_losses, tf.unstack(task_losses), outputs, self.model)
+            task_weights = self.strategy.task_weights(batch_mean_lossweights, context)
+            objectives = self.strategy.objectives(task_weights, task_losses)
             targets = dict(objectives)
             if self.loss_scale is not None:
                 targets["L"] = objectives["L"] * self.loss_scale.scale
-        results = self._gradients(tape, targets)
+        results = self._gradients(tape, targets, context)
         del tape
         for group in self.groups:
             self._apply(group, results["gradients"].pop(group.name), results.get("finite"))
+        self.strategy.after_step(context)
         sums, counts = distribute.replica_sum(
             losses.center_update_terms(outputs["embeddings"], labels, self.centers, self.centers.shape[0]))
         self.centers.assign_sub(losses.center_delta(sums, counts, self.center_loss_alfa))
@@ -126,7 +135,7 @@ class TrainStep:
         del results["gradients"]
         return results
 
-    def _gradients(self, tape, targets):
+    def _gradients(self, tape, targets, context):
         """{"gradients": {group: clipped summed gradients}, "norms": {group: global norm}[, "finite"]}.
 
         `targets`: the objectives, L multiplied by the loss scale under mixed_float16 (only L's
@@ -135,7 +144,7 @@ class TrainStep:
         scale = self.loss_scale.scale if self.loss_scale is not None else None
         gradients = {}
         for group in self.groups:
-            grads = tape.gradient(targets[group.objective], list(group.variables))
+            grads = self.strategy.group_gradients(tape, group, targets, context)
             self._updated_variables[group.name] = [v for g, v in zip(grads, group.variables) if g is not None]
             gradients[group.name] = [g for g in grads if g is not None]
         gradients = distribute.replica_sum(gradients)

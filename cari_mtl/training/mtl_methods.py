@@ -59,40 +59,38 @@ def pcgrad(task_gradients, order):
     return tf.add_n(projected)
 
 
-def _two_point_min_norm(a, b):
-    """argmin over t in [0, 1] of ||t a + (1 - t) b||^2 → t."""
-    difference = a - b
-    squared = tf.reduce_sum(difference * difference)
-    t = tf.math.divide_no_nan(tf.reduce_sum((b - a) * b), squared)
-    return tf.clip_by_value(t, 0.0, 1.0)
-
-
 def min_norm_weights(gradients):
-    """The weights alpha (alpha >= 0, sum 1) minimising ||sum_i alpha_i g_i||^2 for three gradients [3, D].
+    """The weights alpha (alpha >= 0, sum 1) minimising ||sum_i alpha_i g_i||^2 for three gradients [3, D]."""
+    return min_norm_weights_from_gram(tf.matmul(gradients, gradients, transpose_b=True))
+
+
+def min_norm_weights_from_gram(gram):
+    """min_norm_weights from the Gram matrix [3, 3] of the gradients (summable over replicas).
 
     Exact: the interior KKT point when it is feasible, else the best point on the three edges
-    (closed form for two gradients), which also covers the vertices.
+    (closed form for two gradients), which also covers the vertices. Solved in float64 on the Gram
+    matrix scaled to a unit mean diagonal (the minimiser does not depend on the scale), so that small
+    gradients do not fall under the pseudo-inverse's cut-off.
     """
-    gram = tf.matmul(gradients, gradients, transpose_b=True)
-    candidates = []
+    dtype = gram.dtype
+    gram = tf.cast(gram, tf.float64)
+    gram = gram / tf.maximum(tf.linalg.trace(gram) / 3.0, 1e-300)
     system = tf.concat([tf.concat([gram, tf.ones([3, 1], gram.dtype)], axis=1),
                         tf.constant([[1.0, 1.0, 1.0, 0.0]], gram.dtype)], axis=0)
     # The pseudo-inverse keeps collinear gradients (a singular system) from failing; its answer is
     # then checked like any other candidate.
-    solution = tf.linalg.matvec(tf.linalg.pinv(system), tf.constant([0.0, 0.0, 0.0, 1.0], gram.dtype))[:3]
-    interior_ok = tf.logical_and(tf.reduce_all(solution >= 0), tf.reduce_all(tf.math.is_finite(solution)))
-    candidates.append((tf.where(interior_ok, solution, tf.constant([1.0, 0.0, 0.0], gram.dtype)), interior_ok))
+    interior = tf.linalg.matvec(tf.linalg.pinv(system), tf.constant([0.0, 0.0, 0.0, 1.0], gram.dtype))[:3]
+    feasible = tf.logical_and(tf.reduce_all(interior >= 0), tf.reduce_all(tf.math.is_finite(interior)))
+    candidates = [(interior, feasible)]
     for first, second in ((0, 1), (0, 2), (1, 2)):
-        t = _two_point_min_norm(gradients[first], gradients[second])
+        spread = gram[first, first] + gram[second, second] - 2.0 * gram[first, second]
+        t = tf.clip_by_value(tf.math.divide_no_nan(gram[second, second] - gram[first, second], spread), 0.0, 1.0)
         alpha = tf.tensor_scatter_nd_update(tf.zeros([3], gram.dtype), [[first], [second]], tf.stack([t, 1.0 - t]))
         candidates.append((alpha, tf.constant(True)))
-    best, best_norm = None, None
+    best, best_norm = candidates[1][0], tf.constant(float("inf"), gram.dtype)
     for alpha, valid in candidates:
         norm = tf.where(valid, tf.tensordot(alpha, tf.linalg.matvec(gram, alpha), 1),
                         tf.constant(float("inf"), gram.dtype))
-        if best is None:
-            best, best_norm = alpha, norm
-        else:
-            better = norm < best_norm
-            best, best_norm = tf.where(better, alpha, best), tf.minimum(norm, best_norm)
-    return best
+        better = norm < best_norm
+        best, best_norm = tf.where(better, alpha, best), tf.where(better, norm, best_norm)
+    return tf.cast(best, dtype)
