@@ -21,6 +21,7 @@ from cari_mtl import plots
 from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.epoch_evaluation import METRIC_KEYS
 from cari_mtl.plot_training import read_step_table
+from cari_mtl.weighting import STRATEGIES
 
 LABELS = {"verification_accuracy": "verification", "photo_id_accuracy": "photo id",
           "caricature_id_accuracy": "caricature id", "v2c_accuracy": "V2C", "c2v_accuracy": "C2V"}
@@ -47,6 +48,10 @@ def parse_arguments(argv):
     parser.add_argument("--epochs", type=int, default=15, help="epochs (default 15)")
     parser.add_argument("--learning_rate", type=float, default=0.01, help="RMSProp learning rate (default 0.01)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the images and of training (default 1)")
+    parser.add_argument("--task_weighting", choices=STRATEGIES, default="dynamic",
+                        help="weighting method, as on train/train.py (default dynamic, the paper's)")
+    parser.add_argument("--detach_weights_input", action="store_true",
+                        help="dynamic: only L4 moves the weights (see train/train.py --help)")
     args = parser.parse_args(argv)
     if args.identities < 2:
         parser.error("--identities must be at least 2 (verification needs different pairs)")
@@ -71,7 +76,9 @@ def main(argv=None):
              "--epoch_size", str(args.epoch_size), "--max_nrof_epochs", str(args.epochs),
              "--learning_rate", str(args.learning_rate), "--optimizer", "RMSProp", "--keep_probability", "0.8",
              "--center_loss_factor", "0.1", "--center_loss_alfa", "0.5", "--lfw_batch_size", "24",
-             "--lfw_nrof_folds", "4", "--seed", str(args.seed), "--task_weighting", "dynamic"]
+             "--lfw_nrof_folds", "4", "--seed", str(args.seed), "--task_weighting", args.task_weighting]
+    if args.detach_weights_input:
+        flags.append("--detach_weights_input")
     model_dir, log_dir, metrics = train(flags)
     result = {key: float(metrics[key]) for key in METRIC_KEYS}
     (output / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -1,0 +1,143 @@
+"""Every --task_weighting method trained with the same seed, data, steps and learning rate, compared.
+
+    python benchmarks/task_weighting.py [--output_dir task_weighting_output] [--steps 300]
+        [--data_dir CAVI_DIR --test_pairs PAIRS_FILE]   # default: the demo's synthetic CaVI-layout data
+        [--methods dynamic,pcgrad,...] [--quick]
+
+Each method runs `train/train.py` (through cari_mtl.train) with the same flags but --task_weighting;
+the table has the last epoch's verification accuracy, photo id, caricature id, V2C, C2V and the
+wall-clock seconds of the run relative to `static` (training and the per-epoch evaluations, which
+cost the same for every method). Writes <output_dir>/task_weighting.json, task_weighting.md and
+task_weights.png (every method's w1, w2, w3 over the steps). The last line is one JSON object.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from cari_mtl.data.synthetic import generate_dataset  # noqa: E402
+from cari_mtl.epoch_evaluation import METRIC_KEYS  # noqa: E402
+from cari_mtl.plot_training import read_step_table  # noqa: E402
+from cari_mtl.train import train  # noqa: E402
+
+METHODS = {  # label: extra flags
+    "static": ["--task_weighting", "static"],
+    "dynamic": ["--task_weighting", "dynamic"],
+    "dynamic_detached": ["--task_weighting", "dynamic", "--detach_weights_input"],
+    "naive": ["--task_weighting", "naive"],
+    "uncertainty": ["--task_weighting", "uncertainty"],
+    "dwa": ["--task_weighting", "dwa"],
+    "gradnorm": ["--task_weighting", "gradnorm"],
+    "pcgrad": ["--task_weighting", "pcgrad"],
+    "mgda": ["--task_weighting", "mgda"],
+}
+COLUMNS = {"verification_accuracy": "verification", "photo_id_accuracy": "photo id",
+           "caricature_id_accuracy": "caricature id", "v2c_accuracy": "V2C", "c2v_accuracy": "C2V"}
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output_dir", default="task_weighting_output", help="where runs and tables go")
+    parser.add_argument("--data_dir", default=None, help="a CaVI-layout dataset (default: synthetic)")
+    parser.add_argument("--test_pairs", default=None, help="its pairs file (with --data_dir)")
+    parser.add_argument("--downsample", type=int, default=None,
+                        help="CaVI test-pair downsampling (default 20 with --data_dir, about 32 test pairs on "
+                             "the synthetic data)")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated labels of METHODS")
+    parser.add_argument("--steps", type=int, default=300, help="training steps per method (default 300)")
+    parser.add_argument("--epoch_size", type=int, default=100, help="steps per epoch (default 100)")
+    parser.add_argument("--batch_size", type=int, default=16, help="images per batch (default 16)")
+    parser.add_argument("--image_size", type=int, default=80, help="input size (default 80)")
+    parser.add_argument("--learning_rate", type=float, default=0.01, help="RMSProp learning rate (default 0.01)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of data and training (default 1)")
+    parser.add_argument("--quick", action="store_true", help="20 steps of 2 methods, to check the script")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.steps, args.epoch_size, args.methods = 20, 10, "static,mgda"
+    if (args.data_dir is None) != (args.test_pairs is None):
+        parser.error("--data_dir and --test_pairs go together")
+    unknown = set(args.methods.split(",")) - set(METHODS)
+    if unknown:
+        parser.error(f"unknown --methods {sorted(unknown)}; choose among {', '.join(METHODS)}")
+    return args
+
+
+def dataset_flags(args, output):
+    if args.data_dir:
+        return ["--data_dir", args.data_dir, "--test_pairs", args.test_pairs, "--downsample",
+                str(args.downsample or 20)]
+    data = generate_dataset(output / "data", 8, 20, 20, image_size=96, seed=args.seed)
+    lines = sum(1 for line in Path(data.pairs_file).read_text().splitlines() if line.strip())
+    return ["--data_dir", str(data.data_dir), "--test_pairs", str(data.pairs_file), "--downsample",
+            str(args.downsample or max(1, lines // 32)), "--lfw_nrof_folds", "4", "--lfw_batch_size", "24"]
+
+
+def run_method(label, common, output):
+    started = time.perf_counter()
+    _, log_dir, metrics = train(common + ["--logs_base_dir", str(output / label / "logs"), "--models_base_dir",
+                                          str(output / label / "models")] + METHODS[label], progress=False)
+    seconds = time.perf_counter() - started
+    return {"metrics": {key: float(metrics[key]) for key in METRIC_KEYS}, "seconds": seconds,
+            "weights": read_step_table(log_dir / "percentage_full_loss.txt", 3).tolist(), "log_dir": str(log_dir)}
+
+
+def markdown(results, steps):
+    reference = results.get("static", next(iter(results.values())))["seconds"]
+    lines = ["| method | " + " | ".join(COLUMNS.values()) + " | s/step vs static |",
+             "|---|" + "---|" * (len(COLUMNS) + 1)]
+    for label, result in results.items():
+        values = " | ".join(f"{100 * result['metrics'][key]:.1f} %" for key in COLUMNS)
+        lines.append(f"| {label} | {values} | {result['seconds'] / reference:.2f} |")
+    lines.append(f"\n{steps} steps per method; seconds include the per-epoch evaluations, which cost the same "
+                 f"for every method.")
+    return "\n".join(lines) + "\n"
+
+
+def plot_weights(results, path):
+    figure, axes = plt.subplots(len(results), 1, figsize=(8, 1.8 * len(results)), sharex=True, squeeze=False)
+    for axis, (label, result) in zip(axes[:, 0], results.items()):
+        for column, name in enumerate(("w1 verification", "w2 photo", "w3 caricature")):
+            axis.plot([row[column] for row in result["weights"]], label=name)
+        axis.set_ylabel(label, fontsize=8)
+        axis.grid(True)
+    axes[0, 0].legend(fontsize=7, ncol=3)
+    axes[-1, 0].set_xlabel("step")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def main(argv=None):
+    args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    output = Path(args.output_dir)
+    epochs = max(1, args.steps // args.epoch_size)
+    common = dataset_flags(args, output) + [
+        "--dataset", "cavi", "--image_size", str(args.image_size), "--batch_size", str(args.batch_size),
+        "--epoch_size", str(args.epoch_size), "--max_nrof_epochs", str(epochs),
+        "--learning_rate", str(args.learning_rate), "--optimizer", "RMSProp", "--keep_probability", "0.8",
+        "--center_loss_factor", "0.01", "--center_loss_alfa", "0.5", "--logits_relu", "off",
+        "--seed", str(args.seed)]
+    results = {}
+    for label in args.methods.split(","):
+        print(f"{label}: training {epochs * args.epoch_size} steps", flush=True)
+        results[label] = run_method(label, common, output)
+    (output / "task_weighting.json").write_text(json.dumps(results, indent=1) + "\n")
+    (output / "task_weighting.md").write_text(markdown(results, epochs * args.epoch_size))
+    plot_weights(results, output / "task_weights.png")
+    print(markdown(results, epochs * args.epoch_size))
+    print(json.dumps({label: {**result["metrics"], "seconds": result["seconds"]} for label, result in results.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
