@@ -12,8 +12,8 @@ Writes <output_dir>/<same folders>/<image name>.png, appends boxes and landmarks
 import argparse
 import sys
 
-from cari_mtl.align import DEFAULT_IMAGE_SIZE, DEFAULT_MARGIN, FaceDetector, align_dataset
-from cari_mtl.cli import run_cli
+from cari_mtl.alignment.mtcnn_align import DEFAULT_IMAGE_SIZE, DEFAULT_MARGIN, FaceDetector, align_dataset
+from cari_mtl.commands.cli import run_cli
 
 
 def parse_arguments(argv):

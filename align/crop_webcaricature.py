@@ -13,8 +13,8 @@ Run the same command again to resume an interrupted run.
 import argparse
 import sys
 
-from cari_mtl.cli import run_cli
-from cari_mtl.webcari_crop import SCALE_HORIZONTAL, SCALE_VERTICAL, crop_webcaricature
+from cari_mtl.commands.cli import run_cli
+from cari_mtl.alignment.webcari_crop import SCALE_HORIZONTAL, SCALE_VERTICAL, crop_webcaricature
 
 
 def parse_arguments(argv):

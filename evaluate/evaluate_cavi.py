@@ -10,10 +10,10 @@ metrics.json, roc.png, false_pairs.png, false_images/.
 
 import sys
 
-from cari_mtl.cli import run_cli
+from cari_mtl.commands.cli import run_cli
 from cari_mtl.data.cavi import read_cavi_pairs
-from cari_mtl.evaluation import verify
-from cari_mtl.evaluation_flags import evaluation_parser, parse_evaluation_arguments
+from cari_mtl.evaluation.protocols import verify
+from cari_mtl.commands.evaluation_flags import evaluation_parser, parse_evaluation_arguments
 
 
 def main(argv=None):

@@ -11,10 +11,10 @@ Rank-N mean +- std over the folds: <logs_base_dir>/<YYYYmmdd-HHMMSS>/Rank_on_dat
 import sys
 from pathlib import Path
 
-from cari_mtl.cli import run_cli
+from cari_mtl.commands.cli import run_cli
 from cari_mtl.data.webcari import read_webcari_rank_list
-from cari_mtl.evaluation import identify
-from cari_mtl.evaluation_flags import evaluation_parser, parse_evaluation_arguments
+from cari_mtl.evaluation.protocols import identify
+from cari_mtl.commands.evaluation_flags import evaluation_parser, parse_evaluation_arguments
 
 
 def protocol_folds(args, protocol):

@@ -12,7 +12,7 @@ import pytest
 from matplotlib import cbook
 from PIL import Image
 
-from cari_mtl.align import (
+from cari_mtl.alignment.mtcnn_align import (
     Faces,
     FaceDetector,
     align_dataset,
@@ -21,7 +21,7 @@ from cari_mtl.align import (
     resize_bilinear,
     select_face,
 )
-from cari_mtl.image_jobs import FAILURES_FILE, check_output_outside_input, list_images, write_atomically
+from cari_mtl.alignment.image_jobs import FAILURES_FILE, check_output_outside_input, list_images, write_atomically
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -215,7 +215,7 @@ def test_script_aligns_and_reports(tmp_path, detector, face_rgb, monkeypatch, ca
 
 
 def test_script_names_a_missing_input_directory(tmp_path, detector, monkeypatch, capsys):
-    from cari_mtl.cli import run_cli
+    from cari_mtl.commands.cli import run_cli
 
     script = _load_script("align_dataset_mtcnn")
     monkeypatch.setattr(script, "FaceDetector", lambda device: detector)

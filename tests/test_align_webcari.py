@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from cari_mtl.image_jobs import FAILURES_FILE, ImageFailed
-from cari_mtl.webcari_crop import crop_webcaricature, landmark_box, read_landmarks
+from cari_mtl.alignment.image_jobs import FAILURES_FILE, ImageFailed
+from cari_mtl.alignment.webcari_crop import crop_webcaricature, landmark_box, read_landmarks
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cari_mtl import metrics
-from cari_mtl.data.eval_loader import load_eval_batch
-from cari_mtl.evaluation_flags import open_evaluation_model
-from cari_mtl.features import compute_features, image_batches
+from cari_mtl.evaluation import metrics
+from cari_mtl.images.eval_loader import load_eval_batch
+from cari_mtl.commands.evaluation_flags import open_evaluation_model
+from cari_mtl.evaluation.features import compute_features, image_batches
 from test_evaluate_helpers import IMAGE_SIZE, save_untrained_model, write_image
 
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "evaluation.py"

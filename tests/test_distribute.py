@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from cari_mtl import distribute
+from cari_mtl.runtime import distribute
 from small_network import small_network
 
 IMAGE_SIZE = 80
@@ -79,9 +79,9 @@ def compare(out_path, full=False):
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
 
-    from cari_mtl import weighting
-    from cari_mtl.network import load_model_def
-    from cari_mtl.train_step import TrainStep
+    from cari_mtl.training import weighting
+    from cari_mtl.model.network import load_model_def
+    from cari_mtl.training.train_step import TrainStep
 
     network = load_model_def()
     rng = np.random.default_rng(0)

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cari_mtl import evaluation, reports
+from cari_mtl.evaluation import protocols as evaluation, reports
 from test_evaluate_helpers import evaluation_args, save_untrained_model, write_image
 
 VERIFICATION_KEYS = {"accuracy_mean", "accuracy_std", "val_mean", "val_std", "far", "auc_mean", "auc_std",

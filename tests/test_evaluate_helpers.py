@@ -5,7 +5,7 @@ import argparse
 import cv2
 import numpy as np
 
-from cari_mtl.model_dir import ModelConfig, save_model_dir
+from cari_mtl.model.model_dir import ModelConfig, save_model_dir
 
 IMAGE_SIZE = 80
 NROF_CLASSES = 6

@@ -149,7 +149,7 @@ def test_evaluate_webcavi_identify_end_to_end(tmp_path, model_dir):
 
 def test_missing_pairs_file_exits_with_status_two(tmp_path, model_dir, capsys):
     pytest.importorskip("cari_mtl.data.cavi")
-    from cari_mtl.cli import run_cli
+    from cari_mtl.commands.cli import run_cli
 
     main = script_main("evaluate_cavi.py")
     status = run_cli(main, ["--data_dir", str(tmp_path), "--model_dir", model_dir,

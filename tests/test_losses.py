@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from cari_mtl import losses
+from cari_mtl.training import losses
 
 
 def np_cross_entropy(logits, labels):

@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from cari_mtl import plot_training, plots
+from cari_mtl.commands import plot_training
+from cari_mtl.evaluation import plots
 
 WEIGHTS_HEADER = "loss_verif_weight, loss_expr_weight, loss_cari_weight\n"
 # The original's header literal continues over a backslash-newline, so the line holds the indentation.

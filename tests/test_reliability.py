@@ -13,20 +13,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import cari_mtl.extract_features as extract_features
-import cari_mtl.train as train_module
-from cari_mtl import evaluation
-from cari_mtl.align import align_dataset
-from cari_mtl.checkpoints import CheckpointError
-from cari_mtl.cli import run_cli
+import cari_mtl.commands.extract_features as extract_features
+import cari_mtl.commands.train as train_module
+from cari_mtl.evaluation import protocols as evaluation
+from cari_mtl.alignment.mtcnn_align import align_dataset
+from cari_mtl.model.checkpoints import CheckpointError
+from cari_mtl.commands.cli import run_cli
 from cari_mtl.data.cavi import load_cavi_pairs, parse_pairs_lines
 from cari_mtl.data.webcari import load_webcari_pairs
-from cari_mtl.epoch_evaluation import EvaluationSplit
-from cari_mtl.finite_check import NonFiniteError, drop_nonfinite_rows
-from cari_mtl.interrupt import StopRequest, TrainingInterrupted
-from cari_mtl.model_dir import load_model_dir, save_model_dir
-from cari_mtl.resume import find_resume_point, restore
-from cari_mtl.trainer import TrainingData
+from cari_mtl.training.epoch_evaluation import EvaluationSplit
+from cari_mtl.runtime.finite_check import NonFiniteError, drop_nonfinite_rows
+from cari_mtl.training.interrupt import StopRequest, TrainingInterrupted
+from cari_mtl.model.model_dir import load_model_dir, save_model_dir
+from cari_mtl.training.resume import find_resume_point, restore
+from cari_mtl.training.trainer import TrainingData
 from test_evaluate_helpers import NROF_CLASSES, evaluation_args, save_untrained_model, write_image
 from test_evaluate_scripts import script_main, write_cavi
 from test_train import BASE_FLAGS, memory_data

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-import cari_mtl.train as train_module
-from cari_mtl.cli import run_cli
-from cari_mtl.training_logs import LOSS_HEADER, WEIGHTS_HEADER
-from cari_mtl.trainer import TrainingData
+import cari_mtl.commands.train as train_module
+from cari_mtl.commands.cli import run_cli
+from cari_mtl.training.logs import LOSS_HEADER, WEIGHTS_HEADER
+from cari_mtl.training.trainer import TrainingData
 from test_train import BASE_FLAGS, memory_data, patch_data
 
 ROOT = Path(__file__).resolve().parents[1]

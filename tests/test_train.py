@@ -18,12 +18,12 @@ import cv2
 import numpy as np
 import pytest
 
-import cari_mtl.train as train_module
-from cari_mtl.array_batches import array_batches
-from cari_mtl.data.eval_loader import load_eval_batch
-from cari_mtl.epoch_evaluation import EvaluationSplit
-from cari_mtl.plot_training import read_step_table
-from cari_mtl.trainer import TrainingData
+import cari_mtl.commands.train as train_module
+from cari_mtl.data.array_batches import array_batches
+from cari_mtl.images.eval_loader import load_eval_batch
+from cari_mtl.training.epoch_evaluation import EvaluationSplit
+from cari_mtl.commands.plot_training import read_step_table
+from cari_mtl.training.trainer import TrainingData
 
 COLOURS = [(220, 40, 40), (40, 200, 60), (50, 60, 230), (230, 210, 40)]
 IMAGE_SIZE = 80
@@ -122,7 +122,7 @@ def test_every_output_file_exists_and_parses(finished_run):
     tags = tensorboard_tags(log_dir)
     assert {"train/L1", "train/L2", "train/L3", "train/L4", "train/w1", "train/w2", "train/w3",
             "train/learning_rate", "test/verification_accuracy", "test/c2v_accuracy"} <= tags
-    from cari_mtl.model_dir import load_model_dir
+    from cari_mtl.model.model_dir import load_model_dir
     for name in ("best_model_verifexpr", "best_model_expr", "best_model_cari", "epoch_0003"):
         model, config = load_model_dir(model_dir / name)
         assert config.nrof_classes == 4 and config.image_size == IMAGE_SIZE

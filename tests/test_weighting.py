@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cari_mtl import weighting
-from cari_mtl.train_step import TrainStep
+from cari_mtl.training import weighting
+from cari_mtl.training.train_step import TrainStep
 
 X = np.array([[0.3, -0.8], [1.1, 0.4], [-0.5, 0.9], [0.7, 0.2]], np.float32)
 LABELS = np.array([0, 1, 2, 1])

@@ -4,7 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cari_mtl.train import run  # noqa: E402
+from cari_mtl.commands.train import run  # noqa: E402
 
 if __name__ == "__main__":
     run({"dataset": "cavi", "task_weighting": "dynamic"})

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import tensorflow as tf
 
-from cari_mtl.data.eval_loader import load_eval_batch
+from cari_mtl.images.eval_loader import load_eval_batch
 from cari_mtl.data.split import Skips
 
 AUTOTUNE = tf.data.AUTOTUNE

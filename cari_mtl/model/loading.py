@@ -1,0 +1,85 @@
+"""One entry point for `--model_dir` / `--pretrained_model`: a native model directory or a TF1 checkpoint."""
+
+from pathlib import Path
+
+from cari_mtl.model.checkpoints import (CheckpointError, CheckpointVariables, find_checkpoint_prefix, load_tf1_checkpoint,
+                                  restores_heads)
+from cari_mtl.runtime.finite_check import check_weights
+from cari_mtl.model.model_dir import CONFIG_NAME, WEIGHTS_NAME, ModelConfig, is_model_dir, load_model_dir, save_model_dir
+from cari_mtl.model.options import chosen_standardization
+from cari_mtl.model.network import DEFAULT_MODEL_DEF
+
+
+def checkpoint_classes(checkpoint, nrof_classes):
+    """K for a model built from `checkpoint` (a CheckpointVariables).
+
+    A full model of this project restores its logits layers, so K must be theirs. The FaceNet and
+    photo-branch cases never restore them (as the original), so any K trains there; the checkpoint's
+    K is only the default when none is asked for.
+    """
+    stored = checkpoint.nrof_classes()
+    if stored is not None and nrof_classes is not None and nrof_classes != stored and restores_heads(checkpoint.kind()):
+        raise CheckpointError(
+            f"--nrof_classes {nrof_classes} does not match the checkpoint {checkpoint.prefix}, whose logits "
+            f"layers have {stored} classes: drop --nrof_classes or pass {stored}"
+        )
+    classes = nrof_classes if nrof_classes is not None else stored
+    if classes is None:
+        raise CheckpointError(
+            f"the checkpoint {checkpoint.prefix} has no logits layers to read the number of classes from: "
+            f"pass --nrof_classes"
+        )
+    return classes
+
+
+def model_from_checkpoint(path, image_size=160, nrof_classes=None, lossweights_variant="cavi",
+                          init_cari_from_verif=False, model_def=None, keep_probability=1.0,
+                          weight_decay=0.0, image_standardization="prewhiten", logits_relu=True):
+    """(model, ModelConfig, ConversionReport) built from a TF1 checkpoint directory or prefix.
+
+    K comes from the checkpoint's `Logits_verif` layer when `nrof_classes` is None; a full model must
+    agree with it, the FaceNet and photo-branch cases take any K (their heads are not restored).
+    """
+    require_config(path)
+    checkpoint = CheckpointVariables(find_checkpoint_prefix(path))
+    classes = checkpoint_classes(checkpoint, nrof_classes)
+    config = ModelConfig(image_size, classes, lossweights_variant, str(model_def or DEFAULT_MODEL_DEF),
+                         image_standardization, logits_relu)
+    model = config.build(keep_probability, weight_decay)
+    report = load_tf1_checkpoint(model, checkpoint.prefix, init_cari_from_verif)
+    check_weights(model, checkpoint.prefix)
+    return model, config, report
+
+
+def require_config(path):
+    """A native model directory that lost its config.json is named as such, not as a missing TF1 checkpoint."""
+    directory = Path(path).expanduser()
+    if (directory / WEIGHTS_NAME).is_file():
+        raise FileNotFoundError(f"{directory / CONFIG_NAME} not found: {directory} holds {WEIGHTS_NAME} but no "
+                                f"{CONFIG_NAME}; copy the config.json written with these weights into it")
+
+
+def convert_checkpoint(path, output_dir, **options):
+    """Writes a native model directory from a TF1 checkpoint; returns (output_dir, report)."""
+    model, config, report = model_from_checkpoint(path, **options)
+    save_model_dir(model, output_dir, config)
+    return Path(output_dir), report
+
+
+def open_model(path, image_size=160, nrof_classes=None, keep_probability=1.0, weight_decay=0.0,
+               image_standardization=None):
+    """(model, ModelConfig) from a native model directory or, converted on the fly, a TF1 checkpoint.
+
+    `image_standardization` overrides a model directory's stored value when given (the returned
+    config carries the value to use).
+    """
+    if is_model_dir(path):
+        model, config = load_model_dir(path, keep_probability, weight_decay)
+        config.image_standardization = chosen_standardization(image_standardization, config.image_standardization)
+        return model, config
+    model, config, report = model_from_checkpoint(
+        path, image_size=image_size, nrof_classes=nrof_classes, keep_probability=keep_probability,
+        weight_decay=weight_decay, image_standardization=chosen_standardization(image_standardization),
+    )
+    print(report.format())
+    return model, config
