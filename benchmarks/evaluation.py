@@ -41,12 +41,13 @@ import sklearn  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from sklearn import metrics as sk_metrics  # noqa: E402
 
-from cari_mtl.evaluation import metrics  # noqa: E402
+from cari_mtl.commands.common_flags import add_speed_flags  # noqa: E402
 from cari_mtl.data.cavi import list_cavi_images  # noqa: E402
 from cari_mtl.data.synthetic import generate_dataset  # noqa: E402
+from cari_mtl.evaluation import metrics  # noqa: E402
 from cari_mtl.evaluation.features import FeatureExtractor, default_workers, image_batches  # noqa: E402
 from cari_mtl.model.model_dir import ModelConfig  # noqa: E402
-from cari_mtl.runtime.speed import add_speed_flags, apply_mixed_precision, use_xla  # noqa: E402
+from cari_mtl.runtime.speed import apply_mixed_precision, use_xla  # noqa: E402
 
 EMBEDDING_SIZE = 128
 FOLDS = 10

@@ -11,18 +11,7 @@ metrics.json, roc.png, false_pairs.png, false_images/.
 import sys
 
 from cari_mtl.commands.cli import run_cli
-from cari_mtl.data.cavi import read_cavi_pairs
-from cari_mtl.evaluation.protocols import verify
-from cari_mtl.commands.evaluation_flags import evaluation_parser, parse_evaluation_arguments
-
-
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse_evaluation_arguments(evaluation_parser(__doc__, "cavi"), argv)
-    pair_paths, issame = read_cavi_pairs(args.test_pairs, args.data_dir, downsample=args.downsample)
-    verify(args, pair_paths, issame, command_line=" ".join(["evaluate_cavi.py", *argv]))
-    return 0
-
+from cari_mtl.commands.evaluate_cavi import main
 
 if __name__ == "__main__":
     sys.exit(run_cli(main))

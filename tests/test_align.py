@@ -1,9 +1,9 @@
-"""MTCNN alignment: face choice, margin box, crop, and the resumable dataset walk (§9).
+"""MTCNN alignment: face choice, margin box, crop, and the resumable dataset walk (PORTING A1-A6).
 
 The real face is matplotlib's public-domain sample photo of Grace Hopper, installed with matplotlib.
 """
 
-import importlib.util
+import importlib
 from pathlib import Path
 
 import cv2
@@ -12,16 +12,16 @@ import pytest
 from matplotlib import cbook
 from PIL import Image
 
+from cari_mtl.alignment.image_jobs import FAILURES_FILE, check_output_outside_input, list_images, write_atomically
 from cari_mtl.alignment.mtcnn_align import (
-    Faces,
     FaceDetector,
+    Faces,
     align_dataset,
     align_face,
     margin_box,
     resize_bilinear,
     select_face,
 )
-from cari_mtl.alignment.image_jobs import FAILURES_FILE, check_output_outside_input, list_images, write_atomically
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -198,10 +198,7 @@ def test_interrupted_write_leaves_no_output(tmp_path):
 
 
 def _load_script(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "align" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"cari_mtl.commands.{name}")
 
 
 def test_script_aligns_and_reports(tmp_path, detector, face_rgb, monkeypatch, capsys):

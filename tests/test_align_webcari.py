@@ -1,4 +1,4 @@
-"""WebCaricature landmark crop (§8): FacialPoints parsing, the scaled box, and the dataset run."""
+"""WebCaricature landmark crop (PORTING A7): FacialPoints parsing, the scaled box, and the dataset run."""
 
 import importlib.util
 from pathlib import Path

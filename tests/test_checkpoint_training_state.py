@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cari_mtl.training import weighting
 from cari_mtl.model.checkpoints import CheckpointError
-from cari_mtl.model.model_dir import ModelConfig
 from cari_mtl.model.loading import model_from_checkpoint
+from cari_mtl.model.model_dir import ModelConfig
+from cari_mtl.training import weighting
 from cari_mtl.training.optimizer_state import restore_optimizer_state
 from cari_mtl.training.train_step import TrainStep
 

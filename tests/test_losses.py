@@ -1,4 +1,4 @@
-"""Losses of spec §3 against numpy values computed by hand."""
+"""Losses (PORTING T1, T2, T4) against numpy values computed by hand."""
 
 import numpy as np
 import tensorflow as tf

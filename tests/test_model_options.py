@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from cari_mtl.commands.argument_files import expand_argument_files
-from cari_mtl.images.eval_loader import load_eval_image
 from cari_mtl.data.pipeline import preprocess
+from cari_mtl.images.eval_loader import load_eval_image
 from cari_mtl.model.model_dir import ModelConfig, load_model_dir, read_config, save_model_dir
 from cari_mtl.model.options import chosen_logits_relu, chosen_standardization
 

@@ -140,7 +140,7 @@ def constant_terms(outputs, labels, is_cari, centers, center_loss_factor):
 
 @pytest.mark.parametrize("name, variant", [("dynamic", "cavi"), ("naive", "naive")])
 def test_toy_behaviour_of_the_paper(network, name, variant):
-    """§4 VII: with L_a > L_b fixed, dynamic moves weight onto the hard task, naive away from it."""
+    """PORTING T5: with L_a > L_b fixed, dynamic moves weight onto the hard task, naive away from it."""
     model = toy_model(network, variant, seed=5)
     step = TrainStep(model, weighting.make_strategy(name), optimizer="RMSProp", loss_terms_fn=constant_terms)
     history = [step(X, LABELS, IS_CARI, 0.05) for _ in range(15)]

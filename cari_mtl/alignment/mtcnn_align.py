@@ -1,4 +1,4 @@
-"""MTCNN face alignment of an identity-folder tree (the original's align_ext/face_detect_mtcnn.py, §9).
+"""MTCNN face alignment of an identity-folder tree (the original's align_ext/face_detect_mtcnn.py, PORTING A1-A6).
 
 Detection uses the `mtcnn` package (its weights ship with it) with the original's parameters; the
 face closest to the centre and largest is kept, enlarged by margin/2 per side, clipped to the image,
@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from cari_mtl.images.eval_loader import read_rgb
 from cari_mtl.alignment.image_jobs import (
     FAILURES_FILE,
     FailureLog,
@@ -21,6 +20,7 @@ from cari_mtl.alignment.image_jobs import (
     run_image_jobs,
     write_atomically,
 )
+from cari_mtl.images.eval_loader import read_rgb
 from cari_mtl.runtime.output_dirs import require_writable_dir
 
 MIN_FACE_SIZE = 20

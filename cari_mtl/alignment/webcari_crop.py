@@ -1,4 +1,4 @@
-"""WebCaricature face crops from its 17 facial points (the original's get_faces_webcari.py, §8).
+"""WebCaricature face crops from its 17 facial points (the original's get_faces_webcari.py, PORTING A7).
 
 The box spans the landmarks, scaled 1.5 x horizontally and 1.2 x vertically around their centre
 and clipped to the image; the crop is saved as JPEG without resizing. Integer truncation follows

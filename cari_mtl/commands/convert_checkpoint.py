@@ -4,12 +4,10 @@
 """
 
 import argparse
-import sys
 
-from cari_mtl.commands.cli import run_cli
-from cari_mtl.model.options import (add_image_standardization_flag, add_logits_relu_flag, chosen_logits_relu,
-                                  chosen_standardization)
+from cari_mtl.commands.common_flags import add_image_standardization_flag, add_logits_relu_flag
 from cari_mtl.model.loading import convert_checkpoint
+from cari_mtl.model.options import chosen_logits_relu, chosen_standardization
 
 
 def parse_arguments(argv):

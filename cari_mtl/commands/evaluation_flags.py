@@ -1,14 +1,23 @@
-"""Command-line flags of the three evaluation scripts: the originals' flags plus the port's additions."""
+"""Command-line flags of the three evaluation scripts, parsed into an EvaluationConfig.
+
+The originals' flags plus the port's additions; the groups shared with the training command come
+from cari_mtl.commands.common_flags.
+"""
 
 import argparse
 
-import keras
+from cari_mtl.commands.common_flags import (
+    EVALUATE_MODES,
+    add_forward_batch_flag,
+    add_legacy_val_flag,
+    add_model_source_flags,
+    add_speed_flags,
+    add_verification_flags,
+)
+from cari_mtl.evaluation.config import EvaluationConfig
+from cari_mtl.model.loading import ModelSource
+from cari_mtl.runtime.speed import SpeedOptions
 
-from cari_mtl.model.options import add_image_standardization_flag
-from cari_mtl.model.loading import open_model
-from cari_mtl.runtime.speed import add_speed_flags, apply_mixed_precision, use_xla
-
-EVALUATE_MODES = {"Euclidian": "euclidean", "euclidean": "euclidean", "similarity": "similarity"}
 PROTOCOLS = {"C2P": ("C2P",), "P2C": ("P2C",), "both": ("C2P", "P2C")}
 
 
@@ -19,27 +28,15 @@ def evaluation_parser(description, kind):
     parser.add_argument("--data_dir", required=True,
                         help="dataset folder (CaVI: the one holding Real/ and Caricature/; "
                              "WebCaricature: <Identity>/C*.jpg, P*.jpg face crops)")
-    parser.add_argument("--model_dir", required=True,
-                        help="native model directory or TF1 checkpoint directory (converted on the fly)")
-    parser.add_argument("--lfw_batch_size", type=int, default=100, help="images per forward batch (default 100)")
-    parser.add_argument("--lfw_nrof_folds", type=int, default=10, help="number of folds (default 10)")
+    add_model_source_flags(parser)
+    add_forward_batch_flag(parser)
+    add_verification_flags(parser)
     parser.add_argument("--logs_base_dir", default="logs/evaluate",
                         help="results go to <logs_base_dir>/<YYYYmmdd-HHMMSS>/ (default logs/evaluate)")
     parser.add_argument("--features_dir", default=None,
                         help="also write the embeddings with their paths to <features_dir>/features.npz")
-    parser.add_argument("--image_size", type=int, default=160,
-                        help="input size when --model_dir is a TF1 checkpoint (default 160; a model "
-                             "directory has its own)")
-    parser.add_argument("--nrof_classes", type=int, default=None,
-                        help="classes when --model_dir is a TF1 checkpoint without logits layers")
     parser.add_argument("--lfw_file_ext", default="png", choices=["jpg", "png"],
                         help="accepted for compatibility, does nothing (the protocol files name the images)")
-    parser.add_argument("--far", type=float, default=0.01,
-                        help="false accept rate at which VAL is reported (default 0.01)")
-    parser.add_argument("--evaluate_mode", default="Euclidian", choices=sorted(EVALUATE_MODES),
-                        help="Euclidian/euclidean: squared L2 distance; similarity: PCA(128) then cosine "
-                             "distance (verification only; default Euclidian)")
-    add_image_standardization_flag(parser)
     add_speed_flags(parser)
     if kind == "identify":
         parser.add_argument("--probe", required=True, help="folder of FR_Probe_<C2P|P2C><k>.txt, k = 1..folds")
@@ -57,9 +54,7 @@ def evaluation_parser(description, kind):
         parser.add_argument("--seed", type=int, default=0,
                             help="seed of the shuffle of the pairs before the folds (default 0; the "
                                  "original's shuffle is unseeded)")
-        parser.add_argument("--legacy_val", action="store_true",
-                            help="measure VAL on the training folds as the original does (its bug); "
-                                 "default: on the test fold")
+        add_legacy_val_flag(parser)
     if kind == "cavi":
         parser.add_argument("--downsample", type=int, default=20,
                             help="keep every n-th pair of --test_pairs (default 20, as the original)")
@@ -67,9 +62,8 @@ def evaluation_parser(description, kind):
 
 
 def parse_evaluation_arguments(parser, argv):
-    """Parses and normalises: evaluate_mode to 'euclidean' / 'similarity', protocol to a tuple."""
+    """Parsed flags with their ranges checked; `protocols` (a tuple) added for identification."""
     args = parser.parse_args(argv)
-    args.evaluate_mode = EVALUATE_MODES[args.evaluate_mode]
     if hasattr(args, "protocol"):
         args.protocols = PROTOCOLS[args.protocol]
     for name in ("lfw_batch_size", "lfw_nrof_folds", "downsample", "rank_n"):
@@ -80,17 +74,18 @@ def parse_evaluation_arguments(parser, argv):
     return args
 
 
-def open_evaluation_model(args):
-    """(model, ModelConfig, jit_compile) for --model_dir with the speed flags applied (absent ones: auto).
+def model_source(args):
+    """The ModelSource of --model_dir, --image_size, --nrof_classes and --image_standardization."""
+    return ModelSource(args.model_dir, args.image_size, args.nrof_classes, args.image_standardization)
 
-    The --mixed_precision dtype policy must be global while the model is built; it is restored
-    afterwards so that models built later in the same process are not affected.
-    """
-    previous = keras.config.dtype_policy()
-    try:
-        apply_mixed_precision(getattr(args, "mixed_precision", "auto"))
-        model, config = open_model(args.model_dir, image_size=args.image_size, nrof_classes=args.nrof_classes,
-                                   image_standardization=getattr(args, "image_standardization", None))
-    finally:
-        keras.config.set_dtype_policy(previous)
-    return model, config, use_xla(getattr(args, "xla", "auto"))
+
+def evaluation_config(args):
+    """The EvaluationConfig of parsed evaluation flags (identification has no --seed: its default 0)."""
+    return EvaluationConfig(
+        model=model_source(args), logs_base_dir=args.logs_base_dir, features_dir=args.features_dir,
+        batch_size=args.lfw_batch_size, nrof_folds=args.lfw_nrof_folds, far=args.far,
+        mode=EVALUATE_MODES[args.evaluate_mode], legacy_val=getattr(args, "legacy_val", False),
+        seed=getattr(args, "seed", 0),
+        rank_n=getattr(args, "rank_n", 10), legacy_rank=getattr(args, "legacy_rank", False),
+        speed=SpeedOptions(args.xla, args.mixed_precision),
+    )

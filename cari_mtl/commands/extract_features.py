@@ -17,27 +17,22 @@ from pathlib import Path
 
 import numpy as np
 
-from cari_mtl.commands.cli import run_cli
+from cari_mtl.commands.common_flags import add_forward_batch_flag, add_model_source_flags, add_speed_flags
+from cari_mtl.commands.evaluation_flags import model_source
 from cari_mtl.data.text_files import read_text_file
-from cari_mtl.commands.evaluation_flags import open_evaluation_model
 from cari_mtl.evaluation.features import compute_features
-from cari_mtl.model.options import add_image_standardization_flag
+from cari_mtl.model.loading import open_inference_model
 from cari_mtl.runtime.finite_check import NonFiniteError, drop_nonfinite_rows
 from cari_mtl.runtime.output_dirs import require_writable_dir
-from cari_mtl.runtime.speed import add_speed_flags
+from cari_mtl.runtime.speed import SpeedOptions
 
 
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model_dir", required=True, help="native model directory or TF1 checkpoint directory")
+    add_model_source_flags(parser)
     parser.add_argument("--image_list", required=True, help="text file, one image path per line")
     parser.add_argument("--output", required=True, help=".npz file to write")
-    parser.add_argument("--lfw_batch_size", type=int, default=100, help="images per batch (default 100)")
-    parser.add_argument("--image_size", type=int, default=160,
-                        help="input size when --model_dir is a TF1 checkpoint (default 160)")
-    parser.add_argument("--nrof_classes", type=int, default=None,
-                        help="number of classes when --model_dir is a TF1 checkpoint without logits layers")
-    add_image_standardization_flag(parser)
+    add_forward_batch_flag(parser)
     add_speed_flags(parser)
     args = parser.parse_args(argv)
     if args.lfw_batch_size < 1:
@@ -63,14 +58,14 @@ def main(argv=None):
     args = parse_arguments(argv)
     paths = read_image_list(args.image_list)
     require_writable_dir(Path(args.output).expanduser().parent, "--output")
-    model, config, jit_compile = open_evaluation_model(args)
+    model, config, jit_compile = open_inference_model(model_source(args), SpeedOptions(args.xla, args.mixed_precision))
     features, valid = compute_features(model, config.image_size, paths, args.lfw_batch_size, jit_compile=jit_compile,
                                        standardization=config.image_standardization)
     readable = valid.copy()
     nonfinite = drop_nonfinite_rows(features, valid)
     if nonfinite.any() and nonfinite.sum() == readable.sum():
-        raise NonFiniteError(f"{args.model_dir} gives non-finite outputs (NaN/Inf) for every readable image: its weights "
-                             f"are damaged or overflow; {args.output} not written")
+        raise NonFiniteError(f"{args.model_dir} gives non-finite outputs (NaN/Inf) for every readable image: its "
+                             f"weights are damaged or overflow; {args.output} not written")
     if not readable.all():
         unreadable = [p for p, ok in zip(paths, readable) if not ok]
         print(f"skipped {len(unreadable)} unreadable image(s), first: {unreadable[0]}", file=sys.stderr)

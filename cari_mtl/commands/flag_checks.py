@@ -41,9 +41,3 @@ def check_training_flags(args):
     if not all(math.isfinite(w) for w in args.static_weights):
         raise ValueError(f"--static_weights must be three finite numbers, got {args.static_weights}")
 
-
-def check_folds(nrof_pairs, nrof_folds):
-    """ValueError when the evaluated test pairs cannot fill `nrof_folds` folds."""
-    if nrof_pairs < nrof_folds:
-        raise ValueError(f"the test split has {nrof_pairs} usable pair(s), fewer than --lfw_nrof_folds {nrof_folds}: "
-                         f"lower --lfw_nrof_folds (>= 2), or use more test pairs (a smaller --downsample)")

@@ -2,20 +2,18 @@
 
     python -m cari_mtl.plot_training --logs_dir LOG_DIR [--output training_curves.png]
 
-Reads the training logs of spec §5 as the original writes them: `percentage_full_loss.txt`
+Reads the training logs as the original writes them (PORTING T4, T18): `percentage_full_loss.txt`
 (a header line, then per step "w1 w2 w3") and `loss.txt` (a header line, then per step
 "L1 L2 L3 CE1 CE2 CE3 center1"). Files are appended to on resume, so repeated header lines are
 skipped wherever they occur. Writes one PNG with both panels (default <logs_dir>/training_curves.png).
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from cari_mtl.evaluation import plots
-from cari_mtl.commands.cli import run_cli
 
 WEIGHTS_FILE = "percentage_full_loss.txt"
 LOSS_FILE = "loss.txt"

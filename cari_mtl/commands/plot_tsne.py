@@ -9,23 +9,22 @@ A seeded choice of identities and images keeps the figure readable and reproduci
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 from sklearn.manifold import TSNE
 
-from cari_mtl.evaluation import plots
-from cari_mtl.commands.cli import run_cli
+from cari_mtl.commands.common_flags import add_forward_batch_flag, add_model_source_flags
+from cari_mtl.commands.evaluation_flags import model_source
 from cari_mtl.data.cavi import list_cavi_images
+from cari_mtl.evaluation import plots
 from cari_mtl.evaluation.features import compute_features
-from cari_mtl.model.options import add_image_standardization_flag
 from cari_mtl.model.loading import open_model
 
 
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model_dir", required=True, help="native model directory or TF1 checkpoint directory")
+    add_model_source_flags(parser)
     parser.add_argument("--data_dir", required=True, help="CaVI-layout folder holding Real/ and Caricature/")
     parser.add_argument("--output", default="tsne.png", help="PNG to write (default tsne.png)")
     parser.add_argument("--max_identities", type=int, default=10, help="identities shown (default 10)")
@@ -33,12 +32,10 @@ def parse_arguments(argv):
                         help="images per identity and modality (default 10)")
     parser.add_argument("--embeddings", choices=("shared", "branch"), default="shared",
                         help="shared: branch-1 embeddings for all; branch: photo / caricature branch (default shared)")
-    parser.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (capped below the point count)")
+    parser.add_argument("--perplexity", type=float, default=30.0,
+                        help="t-SNE perplexity (capped below the point count)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the image choice and of t-SNE (default 0)")
-    parser.add_argument("--lfw_batch_size", type=int, default=100, help="images per forward batch (default 100)")
-    parser.add_argument("--image_size", type=int, default=160, help="input size for a TF1 checkpoint (default 160)")
-    parser.add_argument("--nrof_classes", type=int, default=None, help="classes for a TF1 checkpoint without logits")
-    add_image_standardization_flag(parser)
+    add_forward_batch_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -60,17 +57,17 @@ def choose_images(images, max_identities, max_images, seed):
     return rows
 
 
-def embed_points(rows, args):
-    """[N, 1792] embeddings of the chosen rows, from the branch asked for."""
-    model, config = open_model(args.model_dir, image_size=args.image_size, nrof_classes=args.nrof_classes,
-                               image_standardization=args.image_standardization)
+def embed_points(rows, source, embeddings="shared", batch_size=100):
+    """[N, 1792] embeddings of the chosen rows from the ModelSource `source`, of the branch asked for."""
+    model, config = open_model(source.path, image_size=source.image_size, nrof_classes=source.nrof_classes,
+                               image_standardization=source.image_standardization)
     paths = [path for path, _, _ in rows]
-    features, valid = compute_features(model, config.image_size, paths, args.lfw_batch_size,
+    features, valid = compute_features(model, config.image_size, paths, batch_size,
                                        names=("embeddings", "embeddings_visual", "embeddings_cari"),
                                        standardization=config.image_standardization)
     if not valid.all():
         raise ValueError(f"unreadable image {paths[int(np.argmin(valid))]}: check --data_dir")
-    if args.embeddings == "shared":
+    if embeddings == "shared":
         return features["embeddings"]
     is_cari = np.array([cari for _, _, cari in rows])
     return np.where(is_cari[:, None], features["embeddings_cari"], features["embeddings_visual"])
@@ -79,7 +76,7 @@ def embed_points(rows, args):
 def main(argv=None):
     args = parse_arguments(argv)
     rows = choose_images(list_cavi_images(args.data_dir), args.max_identities, args.max_images, args.seed)
-    embeddings = embed_points(rows, args)
+    embeddings = embed_points(rows, model_source(args), args.embeddings, args.lfw_batch_size)
     perplexity = min(args.perplexity, len(rows) - 1.0)
     points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=args.seed).fit_transform(embeddings)
     output = Path(args.output)

@@ -1,4 +1,4 @@
-"""The training scripts' command-line flags (spec §10), defined once for every script.
+"""The training scripts' command-line flags, defined once for every script, parsed into a TrainingConfig.
 
 Every flag of the original `parse_arguments` is accepted with its meaning and default. Flags the
 original parsed but never used say "does nothing" in their help. The port adds --dataset,
@@ -7,21 +7,38 @@ original parsed but never used say "does nothing" in their help. The port adds -
 --no_restore_optimizer_state and the performance flags --xla, --mixed_precision and --distribute.
 The wrappers named like the original scripts preset --dataset and --task_weighting through
 `training_parser(defaults=...)`. `@file` arguments are expanded first (cari_mtl.commands.argument_files).
+The groups shared with the evaluation commands come from cari_mtl.commands.common_flags.
 """
 
 import argparse
 import sys
 
 from cari_mtl.commands.argument_files import expand_argument_files
-from cari_mtl.runtime.distribute import add_distribute_flag
-from cari_mtl.model.options import add_image_standardization_flag, add_logits_relu_flag
+from cari_mtl.commands.common_flags import (
+    EVALUATE_MODES,
+    add_distribute_flag,
+    add_forward_batch_flag,
+    add_image_standardization_flag,
+    add_legacy_val_flag,
+    add_logits_relu_flag,
+    add_speed_flags,
+    add_verification_flags,
+)
 from cari_mtl.model.network import DEFAULT_MODEL_DEF
+from cari_mtl.model.options import chosen_logits_relu, chosen_standardization
+from cari_mtl.runtime.speed import SpeedOptions
+from cari_mtl.training.config import (
+    DataConfig,
+    EpochEvaluationConfig,
+    LoopConfig,
+    NetworkConfig,
+    StepConfig,
+    TrainingConfig,
+)
 from cari_mtl.training.optimizers import OPTIMIZERS
-from cari_mtl.runtime.speed import add_speed_flags
 from cari_mtl.training.weighting import STRATEGIES
 
 NOOP = "accepted for compatibility, does nothing (unused by the original's training scripts)"
-EVALUATE_MODES = {"Euclidian": "euclidean", "euclidean": "euclidean", "similarity": "similarity"}
 LOSSWEIGHTS_LR_FACTOR = {"cavi": 1.0, "webcari": 10.0}
 
 
@@ -150,25 +167,13 @@ def add_evaluation_flags(parser):
                              "flag is true for any value)")
     parser.add_argument("--expr_pairs", default="../data/IdentitySplit_4th_10fold_oulucasiapairs_Six.txt",
                         help="accepted; the verification always uses --test_pairs")
-    parser.add_argument("--lfw_batch_size", type=int, default=100,
-                        help="images per evaluation batch (default 100); with --legacy_folds the verification "
-                             "keeps whole batches of images only, as the original")
+    add_forward_batch_flag(parser)
     parser.add_argument("--legacy_folds", action="store_true",
-                        help="per-epoch verification as the original: the first whole batches of pairs, in file "
-                             "order, contiguous folds (one-sided on a same-first pairs file such as CaVI's). "
-                             "Default: every test pair, shuffled with --seed, as evaluate/evaluate_cavi.py")
-    parser.add_argument("--legacy_val", action="store_true",
-                        help="per-epoch VAL on the training folds, as the original (its bug); default: test fold")
-    parser.add_argument("--lfw_nrof_folds", type=int, default=10, help="verification folds (default 10)")
-    parser.add_argument("--far", type=float, default=0.01, help="FAR of the reported VAL (default 0.01)")
-    parser.add_argument("--evaluate_mode", choices=sorted(EVALUATE_MODES), default="Euclidian",
-                        help="Euclidian: squared L2 distance; similarity: PCA(128) + cosine (default Euclidian)")
-
-
-def add_performance_flags(parser):
-    """--xla, --mixed_precision (cari_mtl.runtime.speed) and --distribute (cari_mtl.runtime.distribute)."""
-    add_speed_flags(parser)
-    add_distribute_flag(parser)
+                        help="per-epoch verification as the original: the first whole --lfw_batch_size batches of "
+                             "pairs, in file order, contiguous folds (one-sided on a same-first pairs file such as "
+                             "CaVI's). Default: every test pair, shuffled with --seed, as evaluate/evaluate_cavi.py")
+    add_legacy_val_flag(parser)
+    add_verification_flags(parser)
 
 
 def training_parser(description="Train the dynamic multi-task photo-caricature network.", defaults=None):
@@ -176,7 +181,7 @@ def training_parser(description="Train the dynamic multi-task photo-caricature n
     parser = argparse.ArgumentParser(description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     for add in (add_output_flags, add_data_flags, add_model_flags, add_loss_flags, add_optimizer_flags,
-                add_loop_flags, add_evaluation_flags, add_performance_flags):
+                add_loop_flags, add_evaluation_flags, add_speed_flags, add_distribute_flag):
         add(parser)
     if defaults:
         parser.set_defaults(**defaults)
@@ -184,7 +189,7 @@ def training_parser(description="Train the dynamic multi-task photo-caricature n
 
 
 def parse_training_arguments(argv=None, defaults=None, description=None):
-    """Parsed flags plus derived values: static_weights tuple, lossweights_lr_factor, evaluate_mode_normalised."""
+    """Parsed flags plus derived values: static_weights as a tuple, lossweights_lr_factor of the dataset."""
     parser = training_parser(description or "Train the dynamic multi-task photo-caricature network.", defaults)
     args = parser.parse_args(expand_argument_files(sys.argv[1:] if argv is None else argv))
     try:
@@ -195,5 +200,37 @@ def parse_training_arguments(argv=None, defaults=None, description=None):
         parser.error(f"--static_weights needs 3 numbers, got {len(args.static_weights)}")
     if args.lossweights_lr_factor is None:
         args.lossweights_lr_factor = LOSSWEIGHTS_LR_FACTOR[args.dataset]
-    args.evaluate_mode_normalised = EVALUATE_MODES[args.evaluate_mode]
     return args
+
+
+def model_options(args, stored=None):
+    """(image_standardization, logits_relu) to train with: the flag, else what the ModelConfig `stored` of a
+    native --pretrained_model holds, else the original's (prewhiten, ReLU on)."""
+    return (chosen_standardization(args.image_standardization, stored.image_standardization if stored else None),
+            chosen_logits_relu(args.logits_relu, stored.logits_relu if stored else None))
+
+
+def training_config(args, stored=None):
+    """The TrainingConfig of parsed training flags; `stored`: the ModelConfig of a native --pretrained_model."""
+    standardization, logits_relu = model_options(args, stored)
+    return TrainingConfig(
+        data=DataConfig(
+            args.dataset, args.data_dir, args.test_pairs, args.train_pairs, args.downsample, args.image_size,
+            args.batch_size, args.epoch_size, args.seed, args.random_crop, args.random_flip, args.random_rotate,
+            args.nrof_preprocess_threads, standardization),
+        network=NetworkConfig(
+            args.model_def, args.image_size, args.pretrained_model, args.keep_probability, args.weight_decay,
+            standardization, logits_relu, not args.no_restore_optimizer_state),
+        step=StepConfig(
+            args.task_weighting, (args.loss_weight_base1, args.loss_weight_base2, args.loss_weight_base3),
+            args.static_weights, args.optimizer, args.center_loss_factor, args.center_loss_alfa,
+            args.lossweights_lr_factor, args.moving_average_decay, args.legacy_global_step),
+        loop=LoopConfig(
+            args.max_nrof_epochs, args.epoch_size, args.learning_rate, args.learning_rate_schedule_file,
+            args.legacy_global_step, args.save_every_n_steps, args.log_histograms),
+        evaluation=EpochEvaluationConfig(
+            args.lfw_batch_size, args.lfw_nrof_folds, args.far, EVALUATE_MODES[args.evaluate_mode], args.seed,
+            args.legacy_folds, args.legacy_val),
+        speed=SpeedOptions(args.xla, args.mixed_precision), distribute=args.distribute,
+        logs_base_dir=args.logs_base_dir, models_base_dir=args.models_base_dir, seed=args.seed,
+    )

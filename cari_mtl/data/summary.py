@@ -18,10 +18,8 @@ import sys
 
 import numpy as np
 
-from cari_mtl.data.cavi import cavi_split
-from cari_mtl.images.eval_loader import read_rgb
 from cari_mtl.data.split import Skips
-from cari_mtl.data.webcari import webcari_split
+from cari_mtl.images.eval_loader import read_rgb
 
 
 def undecodable(paths):

@@ -7,7 +7,7 @@ Public API:
     generate_dataset(output_dir, identities=8, photos_per_id=5, caricatures_per_id=4,
                      image_size=96, seed=0) -> SyntheticDataset(data_dir: Path, pairs_file: Path)
 
-Layout (as the real CaVI dataset, spec §8):
+Layout (as the real CaVI dataset, PORTING D1, D2):
     D/CaVI_Dataset/Real/<Name>/<Name>_r_<n>.jpg
     D/CaVI_Dataset/Caricature/<Name>/<Name>_c_<n>.jpg
     D/train-test-files/testing_1.txt   `<name> Caricature/<Name>\\<file> <name> Real/<Name>\\<file> <1|0>`

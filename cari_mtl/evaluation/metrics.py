@@ -1,4 +1,4 @@
-"""Verification and identification metrics of the paper's protocols (spec §7), vectorised with numpy.
+"""Verification and identification metrics of the paper's protocols (PORTING E1-E11), vectorised with numpy.
 
 Public API
 ----------
@@ -259,7 +259,7 @@ def classification_accuracy(logits, labels):
 
 
 def task_accuracies(logits_visual, logits_cari, labels, is_cari):
-    """Identification accuracy of the four tasks of Table 2 (spec §5).
+    """Identification accuracy of the four tasks of Table 2 (PORTING E11).
 
     photo: photo branch on photos; caricature: caricature branch on caricatures; v2c: caricature
     branch on photos; c2v: photo branch on caricatures. `is_cari` [N] bool marks caricatures.

@@ -1,7 +1,7 @@
 """The evaluation flows behind evaluate/*.py: model → embeddings → metrics → reports and figures.
 
 Readers of the datasets (cari_mtl.data.cavi / webcari) hand over image paths and labels; this
-module only runs the network and the protocols of spec §7 and writes, in a new
+module only runs the network and the protocols (PORTING E1-E19) and writes, in a new
 `<logs_base_dir>/<YYYYmmdd-HHMMSS>/` directory:
 - verification: validation_on_dataset.txt, metrics.json, roc.png, false_pairs.png,
   false_images/{false_positive,false_negative}/<i>/ (copies of each false pair);
@@ -11,37 +11,22 @@ module only runs the network and the protocols of spec §7 and writes, in a new
 
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from cari_mtl.evaluation import metrics, plots, reports
-from cari_mtl.commands.evaluation_flags import open_evaluation_model
 from cari_mtl.evaluation.features import compute_features
+from cari_mtl.model.loading import open_inference_model
 from cari_mtl.runtime.finite_check import NonFiniteError, drop_nonfinite_rows
-from cari_mtl.runtime.output_dirs import require_writable_dir
+from cari_mtl.runtime.output_dirs import new_log_dir, require_writable_dir
 
 
-def new_log_dir(base):
-    """A fresh `<base>/<YYYYmmdd-HHMMSS>` directory (suffixed when two runs start in the same second)."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(base).expanduser()
-    for attempt in range(100):
-        candidate = base / (stamp if attempt == 0 else f"{stamp}-{attempt}")
-        try:
-            candidate.mkdir(parents=True)
-            return candidate
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a new log directory under {base}")
-
-
-def check_output_dirs(args):
+def check_output_dirs(config):
     """--logs_base_dir and --features_dir must be writable before the forward pass starts."""
-    require_writable_dir(args.logs_base_dir, "--logs_base_dir")
-    if args.features_dir:
-        require_writable_dir(args.features_dir, "--features_dir")
+    require_writable_dir(config.logs_base_dir, "--logs_base_dir")
+    if config.features_dir:
+        require_writable_dir(config.features_dir, "--features_dir")
 
 
 def shuffle_pairs(pair_paths, issame, seed):
@@ -50,15 +35,23 @@ def shuffle_pairs(pair_paths, issame, seed):
     return [pair_paths[i] for i in order], [bool(issame[i]) for i in order]
 
 
-def embed(args, paths):
-    """{path: branch-1 embedding} for the unique `paths`; an unreadable image or a non-finite embedding
-    is an error (no figure is computed from NaN)."""
-    model, config, jit_compile = open_evaluation_model(args)
+def embed(config, paths):
+    """Branch-1 embeddings of the unique `paths`; an unreadable image or a non-finite embedding is an
+    error (no figure is computed from NaN, PORTING R1).
+
+    Args:
+        config: the EvaluationConfig (model, batch_size, speed).
+        paths: image paths, repeats allowed.
+    Returns:
+        {path: float32 [1792] embedding}.
+    """
+    model, model_config, jit_compile = open_inference_model(config.model, config.speed)
     unique = list(dict.fromkeys(paths))
-    print(f"Running forward pass on {len(unique)} images (image size {config.image_size}, "
-          f"{config.image_standardization}, {model.dtype_policy.name}{', XLA' if jit_compile else ''})")
-    features, valid = compute_features(model, config.image_size, unique, args.lfw_batch_size, names=("embeddings",),
-                                       jit_compile=jit_compile, standardization=config.image_standardization)
+    print(f"Running forward pass on {len(unique)} images (image size {model_config.image_size}, "
+          f"{model_config.image_standardization}, {model.dtype_policy.name}{', XLA' if jit_compile else ''})")
+    features, valid = compute_features(model, model_config.image_size, unique, config.batch_size,
+                                       names=("embeddings",), jit_compile=jit_compile,
+                                       standardization=model_config.image_standardization)
     if not valid.all():
         unreadable = [path for path, ok in zip(unique, valid) if not ok]
         raise ValueError(
@@ -67,41 +60,49 @@ def embed(args, paths):
         )
     nonfinite = drop_nonfinite_rows(features, valid)
     if nonfinite.any():
-        raise NonFiniteError(f"{args.model_dir} gives non-finite embeddings (NaN/Inf) for {int(nonfinite.sum())} of "
-                             f"{len(unique)} images, first: {unique[int(np.argmax(nonfinite))]}; its weights are damaged "
-                             f"or overflow: evaluate another model directory")
+        raise NonFiniteError(f"{config.model.path} gives non-finite embeddings (NaN/Inf) for {int(nonfinite.sum())} "
+                             f"of {len(unique)} images, first: {unique[int(np.argmax(nonfinite))]}; its weights are "
+                             f"damaged or overflow: evaluate another model directory")
     return dict(zip(unique, features["embeddings"]))
 
 
-def verify(args, pair_paths, issame, command_line=None):
-    """Runs the verification protocol on (first, second) path pairs; returns (log_dir, result)."""
+def verify(config, pair_paths, issame, command_line=None):
+    """Runs the verification protocol on (first, second) path pairs and writes its reports and figures.
+
+    Args:
+        config: the EvaluationConfig.
+        pair_paths: [(first path, second path)], issame: [bool] per pair.
+        command_line: written at the top of the report (default: this process's argv).
+    Returns:
+        (log_dir, result of metrics.evaluate_verification).
+    """
     started = time.time()
-    check_output_dirs(args)
+    check_output_dirs(config)
     if not pair_paths:
         raise ValueError("no pairs to evaluate: the pairs file is empty or every pair was filtered out")
-    pair_paths, issame = shuffle_pairs(pair_paths, issame, args.seed)
+    pair_paths, issame = shuffle_pairs(pair_paths, issame, config.seed)
     flat = [path for pair in pair_paths for path in pair]
-    by_path = embed(args, flat)
+    by_path = embed(config, flat)
     embeddings = np.stack([by_path[path] for path in flat])
     result = metrics.evaluate_verification(
-        embeddings, issame, nrof_folds=args.lfw_nrof_folds, far_target=args.far,
-        legacy_val=args.legacy_val, mode=args.evaluate_mode,
+        embeddings, issame, nrof_folds=config.nrof_folds, far_target=config.far,
+        legacy_val=config.legacy_val, mode=config.mode,
     )
-    log_dir = new_log_dir(args.logs_base_dir)
+    log_dir = new_log_dir(config.logs_base_dir)
     false_positives, false_negatives = reports.write_validation_report(
         log_dir / reports.VALIDATION_REPORT, command_line or " ".join(sys.argv), result, pair_paths)
     reports.write_json(log_dir / reports.METRICS_JSON, reports.verification_json(result))
     plots.plot_roc(result["fpr"], result["tpr"], log_dir / "roc.png")
     plots.plot_false_pairs(false_positives, false_negatives, log_dir / "false_pairs.png")
     reports.copy_false_pairs(log_dir, false_positives, false_negatives)
-    if args.features_dir:
-        _save_features(args.features_dir, flat, embeddings, issame=np.array(issame))
+    if config.features_dir:
+        _save_features(config.features_dir, flat, embeddings, issame=np.array(issame))
     print(f"Accuracy: {result['accuracy_mean']:1.3f}+-{result['accuracy_std']:1.3f}")
     print(f"Validation rate: {result['val_mean']:2.5f}+-{result['val_std']:2.5f} @ FAR={result['far']:2.5f}")
     print(f"Area Under Curve (AUC): {result['auc_mean']:1.3f}+-{result['auc_std']:1.3f}")
-    one_sided = metrics.one_sided_folds(issame, args.lfw_nrof_folds)
+    one_sided = metrics.one_sided_folds(issame, config.nrof_folds)
     if one_sided:
-        print(f"warning: test fold(s) {', '.join(map(str, one_sided))} of {args.lfw_nrof_folds} hold pairs of one "
+        print(f"warning: test fold(s) {', '.join(map(str, one_sided))} of {config.nrof_folds} hold pairs of one "
               f"kind only ({sum(issame)} same, {len(issame) - sum(issame)} different pairs in all): their AUC is 0 "
               f"and their FAR or VAL 0, as in the original; use more pairs (a smaller --downsample) or fewer "
               f"folds (--lfw_nrof_folds)", file=sys.stderr)
@@ -109,46 +110,51 @@ def verify(args, pair_paths, issame, command_line=None):
     return log_dir, result
 
 
-def identify(args, protocols, command_line=None):
-    """Rank-1 / Rank-N per protocol over its folds; returns (log_dir, summaries).
+def identify(config, protocols, command_line=None):
+    """Rank-1 / Rank-N per protocol over its folds, written as Rank_on_dataset.txt and metrics.json.
 
-    `protocols`: {name: [(probe_paths, probe_labels, gallery_paths, gallery_labels), ...]} with
-    one entry per fold; labels are comparable identity keys (e.g. upper-cased names).
+    Args:
+        config: the EvaluationConfig (rank_n, legacy_rank among others).
+        protocols: {name: [(probe_paths, probe_labels, gallery_paths, gallery_labels), ...]} with one
+            entry per fold; labels are comparable identity keys (e.g. upper-cased names).
+        command_line: written at the top of the report (default: this process's argv).
+    Returns:
+        (log_dir, {name: summary with rank1/rankn per fold, their means and stds}).
     """
     started = time.time()
-    check_output_dirs(args)
+    check_output_dirs(config)
     everything = [path for folds in protocols.values() for fold in folds for path in fold[0] + fold[2]]
     if not everything:
         raise ValueError("no probe or gallery images: check --probe, --gallery and --protocol")
-    by_path = embed(args, everything)
-    summaries = {name: _identify_folds(folds, by_path, args) for name, folds in protocols.items()}
-    log_dir = new_log_dir(args.logs_base_dir)
+    by_path = embed(config, everything)
+    summaries = {name: _identify_folds(folds, by_path, config) for name, folds in protocols.items()}
+    log_dir = new_log_dir(config.logs_base_dir)
     reports.write_rank_report(log_dir / reports.RANK_REPORT, command_line or " ".join(sys.argv), summaries,
-                              args.rank_n)
-    reports.write_json(log_dir / reports.METRICS_JSON, reports.identification_json(summaries, args.rank_n))
-    if args.features_dir:
+                              config.rank_n)
+    reports.write_json(log_dir / reports.METRICS_JSON, reports.identification_json(summaries, config.rank_n))
+    if config.features_dir:
         paths = list(by_path)
-        _save_features(args.features_dir, paths, np.stack([by_path[p] for p in paths]))
+        _save_features(config.features_dir, paths, np.stack([by_path[p] for p in paths]))
     for name, summary in summaries.items():
         print(f"{name}: Rank1 accuracy: {summary['rank1_mean']:1.3f}+-{summary['rank1_std']:1.3f}  "
-              f"Rank{args.rank_n} accuracy: {summary['rankn_mean']:1.3f}+-{summary['rankn_std']:1.3f}")
+              f"Rank{config.rank_n} accuracy: {summary['rankn_mean']:1.3f}+-{summary['rankn_std']:1.3f}")
     print(f"{len(by_path)} images in {time.time() - started:.1f} s; results in {log_dir}")
     return log_dir, summaries
 
 
-def _identify_folds(folds, by_path, args):
+def _identify_folds(folds, by_path, config):
     rank1, rankn = [], []
     for probe_paths, probe_labels, gallery_paths, gallery_labels in folds:
         probes = np.stack([by_path[p] for p in probe_paths])
         gallery = np.stack([by_path[p] for p in gallery_paths])
-        accuracy = metrics.rank_n_accuracy(probes, probe_labels, gallery, gallery_labels, ranks=(1, args.rank_n))
+        accuracy = metrics.rank_n_accuracy(probes, probe_labels, gallery, gallery_labels, ranks=(1, config.rank_n))
         rank1.append(accuracy[1])
-        if args.legacy_rank:
-            rankn.append(metrics.legacy_rank_n_accuracy(probes, probe_labels, gallery, gallery_labels, args.rank_n))
+        if config.legacy_rank:
+            rankn.append(metrics.legacy_rank_n_accuracy(probes, probe_labels, gallery, gallery_labels, config.rank_n))
         else:
-            rankn.append(accuracy[args.rank_n])
+            rankn.append(accuracy[config.rank_n])
     return {
-        "folds": len(folds), "ranking": "legacy" if args.legacy_rank else "exact",
+        "folds": len(folds), "ranking": "legacy" if config.legacy_rank else "exact",
         "rank1": rank1, "rankn": rankn,
         "rank1_mean": float(np.mean(rank1)), "rank1_std": float(np.std(rank1)),
         "rankn_mean": float(np.mean(rankn)), "rankn_std": float(np.std(rankn)),

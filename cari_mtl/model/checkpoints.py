@@ -1,4 +1,4 @@
-"""TF1 checkpoints (slim variable names) → the Keras network (§6 of the porting specification).
+"""TF1 checkpoints (slim variable names) → the Keras network (PORTING N1, N8-N12, N16).
 
 A Keras variable maps to a TF1 variable by name alone: layer `A.B.C` holds the variables of
 scope `A/B/C`, and Keras's `kernel`/`bias` are slim's `weights`/`biases` (same layouts).

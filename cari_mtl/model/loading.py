@@ -1,13 +1,40 @@
 """One entry point for `--model_dir` / `--pretrained_model`: a native model directory or a TF1 checkpoint."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from cari_mtl.model.checkpoints import (CheckpointError, CheckpointVariables, find_checkpoint_prefix, load_tf1_checkpoint,
-                                  restores_heads)
-from cari_mtl.runtime.finite_check import check_weights
-from cari_mtl.model.model_dir import CONFIG_NAME, WEIGHTS_NAME, ModelConfig, is_model_dir, load_model_dir, save_model_dir
-from cari_mtl.model.options import chosen_standardization
+import keras
+
+from cari_mtl.model.checkpoints import (
+    CheckpointError,
+    CheckpointVariables,
+    find_checkpoint_prefix,
+    load_tf1_checkpoint,
+    restores_heads,
+)
+from cari_mtl.model.model_dir import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    ModelConfig,
+    is_model_dir,
+    load_model_dir,
+    save_model_dir,
+)
 from cari_mtl.model.network import DEFAULT_MODEL_DEF
+from cari_mtl.model.options import chosen_standardization
+from cari_mtl.runtime.finite_check import check_weights
+from cari_mtl.runtime.speed import SpeedOptions, apply_mixed_precision, use_xla
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A model named on the command line (`--model_dir`): a native model directory or a TF1 checkpoint,
+    with what only a TF1 checkpoint needs (input size, classes) and the standardisation asked for
+    (None: the stored one)."""
+    path: str
+    image_size: int = 160
+    nrof_classes: int | None = None
+    image_standardization: str | None = None
 
 
 def checkpoint_classes(checkpoint, nrof_classes):
@@ -83,3 +110,25 @@ def open_model(path, image_size=160, nrof_classes=None, keep_probability=1.0, we
     )
     print(report.format())
     return model, config
+
+
+def open_inference_model(source, speed=SpeedOptions()):
+    """Opens a model for feature extraction with the speed options applied (PORTING E13, E16).
+
+    The mixed-precision dtype policy must be global while the model is built; it is restored
+    afterwards so that models built later in the same process are not affected.
+
+    Args:
+        source: the ModelSource to open.
+        speed: SpeedOptions; `auto` turns XLA and mixed precision on only on a GPU.
+    Returns:
+        (Keras model, ModelConfig with the standardisation to use, jit_compile bool).
+    """
+    previous = keras.config.dtype_policy()
+    try:
+        apply_mixed_precision(speed.mixed_precision)
+        model, config = open_model(source.path, image_size=source.image_size, nrof_classes=source.nrof_classes,
+                                   image_standardization=source.image_standardization)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    return model, config, use_xla(speed.xla)

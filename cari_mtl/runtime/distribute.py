@@ -17,15 +17,6 @@ DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker")
 SUM = tf.distribute.ReduceOp.SUM
 
 
-def add_distribute_flag(parser):
-    parser.add_argument("--distribute", choices=DISTRIBUTE_CHOICES, default="none",
-                        help="none: one device; mirrored: every local GPU (tf.distribute.MirroredStrategy); "
-                             "multiworker: every GPU of the machines listed in TF_CONFIG "
-                             "(MultiWorkerMirroredStrategy). --batch_size is the global batch, split evenly "
-                             "across the replicas (default none)")
-    return parser
-
-
 def make_distribution(name):
     """The tf.distribute strategy for --distribute (create it before any other TensorFlow work)."""
     if name == "none":

@@ -1,6 +1,7 @@
-"""Output folders are checked for writability before the work starts, not after it is done."""
+"""Output folders: checked for writability before the work starts, and the timestamped run folders."""
 
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 
@@ -20,3 +21,17 @@ def require_writable_dir(path, flag):
         raise OutputDirError(f"cannot write to {directory} ({reason}): choose another {flag} or fix the "
                              f"permissions of the folder") from None
     return directory
+
+
+def new_log_dir(base):
+    """A fresh `<base>/<YYYYmmdd-HHMMSS>` directory (suffixed when two runs start in the same second)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(base).expanduser()
+    for attempt in range(100):
+        candidate = base / (stamp if attempt == 0 else f"{stamp}-{attempt}")
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a new log directory under {base}")

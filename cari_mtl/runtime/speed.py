@@ -12,6 +12,8 @@ Mixed precision keeps the variables in float32 (model directories and checkpoint
 only the layer computations run in 16 bits. The heads, losses and softmax stay float32.
 """
 
+from dataclasses import dataclass
+
 import keras
 import tensorflow as tf
 
@@ -20,17 +22,11 @@ XLA_CHOICES = ("auto", "on", "off")
 POLICIES = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 
 
-def add_speed_flags(parser):
-    """Adds --xla and --mixed_precision to an argparse parser."""
-    parser.add_argument("--xla", nargs="?", const="on", default="auto", choices=XLA_CHOICES,
-                        help="compile the step with XLA (jit_compile); `--xla` alone means on. auto: on when "
-                             "a GPU is visible, off on a CPU (default auto)")
-    parser.add_argument("--mixed_precision", default="auto", choices=MIXED_PRECISION_CHOICES,
-                        help="layer computations in 16 bits, variables, heads, losses and softmax in float32. "
-                             "bfloat16; float16 (with dynamic loss scaling when training); off (float32). "
-                             "auto: bfloat16 on a GPU with compute capability >= 8, float16 on 7.x, off on "
-                             "older GPUs and on a CPU (default auto)")
-    return parser
+@dataclass(frozen=True)
+class SpeedOptions:
+    """--xla and --mixed_precision as given (auto / on / off; auto / off / bfloat16 / float16)."""
+    xla: str = "auto"
+    mixed_precision: str = "auto"
 
 
 def gpu_compute_capability():

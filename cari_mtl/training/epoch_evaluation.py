@@ -1,4 +1,4 @@
-"""The per-epoch evaluation of the training scripts (spec §5) on the test split.
+"""The per-epoch evaluation of the training scripts on the test split (PORTING T13, T16).
 
 Test images are decoded once (the original's evaluation loader: standardise, then resize) and kept
 in memory; every epoch runs one compiled inference pass over them and reports
@@ -18,8 +18,8 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from cari_mtl.evaluation import metrics
-from cari_mtl.images.eval_loader import load_eval_image
 from cari_mtl.evaluation.features import inference_function
+from cari_mtl.images.eval_loader import load_eval_image
 
 METRIC_KEYS = ("verification_accuracy", "photo_id_accuracy", "caricature_id_accuracy", "v2c_accuracy",
                "c2v_accuracy")
@@ -35,6 +35,13 @@ class EvaluationSplit:
     id_labels: list
     id_is_cari: list
     pair_labels: list
+
+
+def check_folds(nrof_pairs, nrof_folds):
+    """ValueError when the evaluated test pairs cannot fill `nrof_folds` folds."""
+    if nrof_pairs < nrof_folds:
+        raise ValueError(f"the test split has {nrof_pairs} usable pair(s), fewer than --lfw_nrof_folds {nrof_folds}: "
+                         f"lower --lfw_nrof_folds (>= 2), or use more test pairs (a smaller --downsample)")
 
 
 def kept_pairs(nrof_pairs, batch_size, nrof_folds):

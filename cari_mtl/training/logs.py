@@ -1,4 +1,4 @@
-"""What a training run writes to its log directory (spec §5), in the original's formats.
+"""What a training run writes to its log directory, in the original's formats (PORTING T4, T14, T18).
 
     revision_info.txt          command line, git revision and `git status --short` of the checkout
     percentage_full_loss.txt   header, then per step "w1 w2 w3"            (appended on resume)

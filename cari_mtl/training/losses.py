@@ -1,4 +1,4 @@
-"""The losses of the paper and of the original code (spec §3).
+"""The losses of the paper and of the original code (PORTING T1, T2, T4, T5).
 
 Masked means are kept as (sum, count) pairs until the very end so that a distributed version can
 add sums and counts over the replicas first and divide once (global-batch means, and a center

@@ -1,4 +1,4 @@
-"""The optimizers of train_BP.py with TF1's hyper-parameters and slot initialisation (spec §4).
+"""The optimizers of train_BP.py with TF1's hyper-parameters and slot initialisation (PORTING T6).
 
 Keras's RMSprop starts its mean-square slot at 0; TF1's starts it at 1. With epsilon = 1.0
 inside the square root the first steps differ a lot, so RMSProp gets its own subclass. Keras's SGD

@@ -1,4 +1,4 @@
-"""Learning rate per epoch: fixed (`--learning_rate > 0`) or from a schedule file (spec §4).
+"""Learning rate per epoch: fixed (`--learning_rate > 0`) or from a schedule file (PORTING T8).
 
 Schedule file: lines `epoch: learning_rate`; text after `#` is ignored, as are blank lines. The last
 line whose epoch is <= the current epoch applies. Epochs count 1, 2, ... like the original's

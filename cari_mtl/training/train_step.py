@@ -23,10 +23,10 @@ import keras
 import tensorflow as tf
 
 from cari_mtl.runtime import distribute
+from cari_mtl.runtime.speed import DynamicLossScale, needs_loss_scale
 from cari_mtl.training import losses, weighting
 from cari_mtl.training.ema import MovingAverage
 from cari_mtl.training.optimizers import CLIP_NORM, make_optimizer
-from cari_mtl.runtime.speed import DynamicLossScale, needs_loss_scale
 
 
 class TrainStep:

@@ -16,21 +16,18 @@ A checkpoint is written at the end of every epoch (after its evaluation) and eve
 import json
 import math
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from cari_mtl.training.dead_heads import DeadHeadGuard
+from cari_mtl.model.model_dir import save_model_dir
 from cari_mtl.runtime import finite_check
 from cari_mtl.training import resume
-from cari_mtl.training.epoch_evaluation import METRIC_KEYS, EpochEvaluator
-from cari_mtl.commands.flag_checks import check_folds
+from cari_mtl.training.dead_heads import DeadHeadGuard
+from cari_mtl.training.epoch_evaluation import METRIC_KEYS, EpochEvaluator, check_folds
 from cari_mtl.training.interrupt import StopRequest, TrainingInterrupted
-from cari_mtl.model.model_dir import save_model_dir
 from cari_mtl.training.logs import TrainingLogs
 
 BEST_MODEL_DIRS = {"verification_accuracy": "best_model_verifexpr", "photo_id_accuracy": "best_model_expr",
@@ -38,14 +35,6 @@ BEST_MODEL_DIRS = {"verification_accuracy": "best_model_verifexpr", "photo_id_ac
 RUN_FILE = "run.json"
 CHECKPOINT_DIR = "checkpoints"
 EPOCH_MODELS_KEPT = 2
-
-
-@dataclass
-class TrainingData:
-    """`batches(epoch, skip)` yields the (images, labels, is_cari) batches of epoch `epoch` (1-based)
-    after the first `skip`; it must be deterministic for a given epoch so resuming continues exactly."""
-    batches: Callable
-    test_split: object
 
 
 def epochs_to_run(max_nrof_epochs, legacy_global_step, nrof_optimizers):
@@ -63,10 +52,12 @@ def epochs_to_run(max_nrof_epochs, legacy_global_step, nrof_optimizers):
 
 
 class Trainer:
-    """Runs `step` (a TrainStep) over `data` according to the flags in `args`."""
+    """Runs `step` (a TrainStep) over `data` (TrainingData) as `loop` (LoopConfig) says, evaluating each
+    epoch as `evaluation` (EpochEvaluationConfig) says."""
 
-    def __init__(self, args, step, model_config, data, model_dir, log_dir, progress=True):
-        self.args = args
+    def __init__(self, loop, evaluation, step, model_config, data, model_dir, log_dir, progress=True):
+        self.loop = loop
+        self.evaluation = evaluation
         self.step = step
         self.model_config = model_config
         self.data = data
@@ -99,8 +90,7 @@ class Trainer:
 
     def run(self, learning_rate):
         """Trains until the epoch budget is spent; returns the last epoch's metrics (or None)."""
-        args = self.args
-        total = epochs_to_run(args.max_nrof_epochs, args.legacy_global_step, len(self.step.groups))
+        total = epochs_to_run(self.loop.max_nrof_epochs, self.loop.legacy_global_step, len(self.step.groups))
         result = None
         if int(self.epoch_done.numpy()) >= total:
             print(f"the run in {self.model_dir} has already finished its {total} epoch(s) (step "
@@ -126,7 +116,7 @@ class Trainer:
 
     def _train_epoch(self, epoch, rate, total):
         skip = int(self.batch_done.numpy())
-        bar = tqdm(total=self.args.epoch_size, initial=skip, desc=f"epoch {epoch}/{total}", unit="step",
+        bar = tqdm(total=self.loop.epoch_size, initial=skip, desc=f"epoch {epoch}/{total}", unit="step",
                    disable=not self.progress)
         for images, labels, is_cari in self.data.batches(epoch, skip):
             values = {k: float(v) for k, v in self.step(images, labels, is_cari, rate).items()}
@@ -139,7 +129,7 @@ class Trainer:
             bar.update(1)
             bar.set_postfix(L1=f"{values['L1']:.3f}", L2=f"{values['L2']:.3f}", L3=f"{values['L3']:.3f}",
                             w=f"{values['w1']:.2f}/{values['w2']:.2f}/{values['w3']:.2f}")
-            every = self.args.save_every_n_steps
+            every = self.loop.save_every_n_steps
             if every and int(self.batch_done.numpy()) % every == 0:
                 self.logs.flush()
                 self.save_checkpoint()
@@ -151,7 +141,7 @@ class Trainer:
         self.logs.flush()
         epoch_dir = save_model_dir(self.step.model, self.model_dir / f"epoch_{epoch:04d}", self.model_config)
         self._prune_epoch_dirs()
-        if self.args.log_histograms:
+        if self.loop.log_histograms:
             self.logs.histograms(step, self.step.model.trainable_variables)
         result = self._evaluate(step, epoch, epoch_dir)
         self.epoch_done.assign_add(1)
@@ -162,12 +152,12 @@ class Trainer:
     def _evaluation(self):
         """The per-epoch evaluator, made (test images decoded, folds checked) before the first step."""
         if self.evaluator is None:
-            args = self.args
-            check_folds(len(self.data.test_split.pair_issame), args.lfw_nrof_folds)
+            settings = self.evaluation
+            check_folds(len(self.data.test_split.pair_issame), settings.nrof_folds)
             self.evaluator = EpochEvaluator(self.step.model, self.model_config.image_size, self.data.test_split,
-                                            args.lfw_batch_size, args.lfw_nrof_folds, args.far,
-                                            args.evaluate_mode_normalised, self.progress, seed=args.seed,
-                                            legacy_folds=args.legacy_folds, legacy_val=args.legacy_val,
+                                            settings.batch_size, settings.nrof_folds, settings.far, settings.mode,
+                                            self.progress, seed=settings.seed, legacy_folds=settings.legacy_folds,
+                                            legacy_val=settings.legacy_val,
                                             standardization=self.model_config.image_standardization)
         return self.evaluator
 

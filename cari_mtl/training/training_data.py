@@ -7,6 +7,8 @@ are reported when first met and counted at the end of every epoch.
 """
 
 import sys
+from dataclasses import dataclass
+from typing import Callable
 
 import tensorflow as tf
 
@@ -15,14 +17,21 @@ from cari_mtl.data.pipeline import TrainingPipeline
 from cari_mtl.data.split import Skips, report_skips
 from cari_mtl.data.webcari import webcari_split
 from cari_mtl.training.epoch_evaluation import EvaluationSplit
-from cari_mtl.training.trainer import TrainingData
 
 
-def read_split(args):
-    """The DatasetSplit of --dataset from --data_dir and the pairs files."""
-    if args.dataset == "webcari":
-        return webcari_split(args.data_dir, args.train_pairs, args.test_pairs)
-    return cavi_split(args.data_dir, args.test_pairs, args.downsample)
+@dataclass
+class TrainingData:
+    """`batches(epoch, skip)` yields the (images, labels, is_cari) batches of epoch `epoch` (1-based)
+    after the first `skip`; it must be deterministic for a given epoch so resuming continues exactly."""
+    batches: Callable
+    test_split: object
+
+
+def read_split(config):
+    """The DatasetSplit of a DataConfig: its dataset's reader over data_dir and the pairs files."""
+    if config.dataset == "webcari":
+        return webcari_split(config.data_dir, config.train_pairs, config.test_pairs)
+    return cavi_split(config.data_dir, config.test_pairs, config.downsample)
 
 
 def evaluation_split(split):
@@ -59,19 +68,25 @@ def counted_batches(pipeline, out=None):
     return batches
 
 
-def load_training_data(args):
-    """(TrainingData, nrof_classes) for the flags of the training command."""
-    split = read_split(args)
+def load_training_data(config):
+    """The split and input pipeline of a DataConfig, ready for the trainer.
+
+    Args:
+        config: the DataConfig.
+    Returns:
+        (TrainingData, number of classes of the training split).
+    """
+    split = read_split(config)
     report_skips(Skips.from_dicts(split.skipped, split.skipped_examples))
-    print(f"{args.dataset}: {len(split.class_names)} classes, {len(split.train_paths)} training images "
+    print(f"{config.dataset}: {len(split.class_names)} classes, {len(split.train_paths)} training images "
           f"({int(split.train_is_caricature.sum())} caricatures), {len(split.test_issame)} test pairs, "
           f"{len(split.test_paths)} test images")
     warning = missing_modality_warning(split.train_is_caricature)
     if warning:
         print(warning, file=sys.stderr)
     pipeline = TrainingPipeline.from_split(
-        split, args.image_size, args.batch_size, args.epoch_size, seed=args.seed, random_crop=args.random_crop,
-        random_flip=args.random_flip, random_rotate=args.random_rotate,
-        num_parallel_calls=args.nrof_preprocess_threads or tf.data.AUTOTUNE,
-        standardization=args.image_standardization)
+        split, config.image_size, config.batch_size, config.epoch_size, seed=config.seed,
+        random_crop=config.random_crop, random_flip=config.random_flip, random_rotate=config.random_rotate,
+        num_parallel_calls=config.preprocess_threads or tf.data.AUTOTUNE,
+        standardization=config.image_standardization)
     return TrainingData(counted_batches(pipeline), evaluation_split(split)), len(split.class_names)
