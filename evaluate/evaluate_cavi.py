@@ -1,11 +1,6 @@
-r"""Photo-caricature verification on CaVI test pairs (the original's evaluate_cavi.py).
+"""Photo-caricature verification on CaVI test pairs (the original's evaluate_cavi.py).
 
-    python evaluate/evaluate_cavi.py --data_dir CaVI_Dataset --model_dir MODEL \
-        --test_pairs train-test-files/testing_1.txt [--downsample 20 --seed 0 --far 0.01]
-
-Every --downsample-th pair of the pairs file is kept, the pairs are shuffled with --seed and split
-into --lfw_nrof_folds folds. Results: <logs_base_dir>/<YYYYmmdd-HHMMSS>/validation_on_dataset.txt,
-metrics.json, roc.png, false_pairs.png, false_images/.
+The command lives in cari_mtl.commands.evaluate_cavi; `--help` lists its flags.
 """
 
 import sys

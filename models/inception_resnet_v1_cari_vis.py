@@ -231,13 +231,21 @@ def lossweights_head(mixed_7a, variant, weight_decay=0.0):
 
 def build_model(image_size=160, nrof_classes=10, keep_probability=1.0, weight_decay=0.0,
                 lossweights_variant="cavi", logits_relu=True):
-    """The full three-branch network as a functional Keras model.
+    """The full three-branch network as a functional Keras model (PORTING N1-N7).
 
-    Input: [B, image_size, image_size, 3] float32, already standardised.
-    Outputs (dict, see OUTPUT_NAMES): prelogits* [B, 1792]; embeddings* = l2-normalised prelogits;
-    logits_* [B, nrof_classes] (`logits_visual`/`logits_cari` after ReLU, as the original's
-    `logits_expr`/`logits_cari`); lossweights_logits and lossweights (softmax) [B, 3].
-    Call with `training=True` for BN batch statistics and dropout.
+    Args:
+        image_size: input side in pixels, at least 75 (the VALID convolutions must reach Mixed_7a).
+        nrof_classes: identities K of the three logits heads.
+        keep_probability: dropout keep probability of the three branches.
+        weight_decay: L2 factor of the conv and FC weights (slim's wd/2 convention).
+        lossweights_variant: form of the weights head: 'cavi', 'webcari' (x2) or 'naive'.
+        logits_relu: ReLU after the photo and caricature logits, the original's quirk.
+    Returns:
+        keras.Model from [B, image_size, image_size, 3] float32, already standardised, to a dict (see
+        OUTPUT_NAMES): prelogits* [B, 1792]; embeddings* = l2-normalised prelogits; logits_* [B, K]
+        (`logits_visual`/`logits_cari` after the ReLU, as the original's `logits_expr`/`logits_cari`);
+        lossweights_logits and lossweights (softmax) [B, 3]. Call with `training=True` for BN batch
+        statistics and dropout.
     """
     smallest = min_image_size()
     if image_size < smallest:

@@ -108,10 +108,19 @@ class FeatureExtractor:
 
 def compute_features(model, image_size, paths, batch_size=100, names=FEATURE_NAMES, progress=True,
                      jit_compile=False, workers=None, standardization="prewhiten"):
-    """({name: [N, D] float32}, valid [N] bool); rows of unreadable images are zeros, valid False.
+    """The network's outputs for image files, in list order (PORTING N13, E15).
 
-    jit_compile: compile the forward pass with XLA. workers: decoding threads (default one per core, at most 8).
-    standardization: `prewhiten` (the original) or `fixed` (FaceNet 2018 checkpoints), as the model was trained.
+    Args:
+        model: the Keras network; image_size: its input side.
+        paths: image files; batch_size: images per forward pass.
+        names: outputs to return (default all six embeddings and logits).
+        progress: show a progress bar.
+        jit_compile: compile the forward pass with XLA.
+        workers: decoding threads (default one per core, at most 8).
+        standardization: `prewhiten` (the original) or `fixed` (FaceNet 2018 checkpoints), as the model
+            was trained.
+    Returns:
+        ({name: [N, D] float32}, valid [N] bool); rows of unreadable images are zeros, valid False.
     """
     extractor = FeatureExtractor(model, image_size, batch_size, names, jit_compile, workers, standardization)
     return extractor(paths, progress)

@@ -107,7 +107,17 @@ def one_sided_folds(actual_issame, nrof_folds=10):
 
 def evaluate_verification(embeddings, actual_issame, nrof_folds=10, far_target=0.01, legacy_val=False,
                           mode="euclidean", pca_components=128):
-    """The paper's k-fold verification protocol on pair-ordered embeddings (see the module docstring)."""
+    """The paper's k-fold verification protocol on pair-ordered embeddings (see the module docstring).
+
+    Args:
+        embeddings: [2P, D], rows 2i and 2i + 1 are pair i.
+        actual_issame: [P] bool.
+        nrof_folds: folds of the pairs, in order; far_target: FAR at which VAL is reported.
+        legacy_val: VAL on the training folds, as the original (PORTING E1).
+        mode: 'euclidean' (squared L2) or 'similarity' (PCA to `pca_components`, then cosine).
+    Returns:
+        dict of verification_from_distances plus `mode`.
+    """
     dist = pair_distances(embeddings, mode, pca_components)
     result = verification_from_distances(dist, actual_issame, nrof_folds, far_target, legacy_val)
     result["mode"] = mode
@@ -115,7 +125,16 @@ def evaluate_verification(embeddings, actual_issame, nrof_folds=10, far_target=0
 
 
 def verification_from_distances(dist, actual_issame, nrof_folds=10, far_target=0.01, legacy_val=False):
-    """Accuracy, VAL@FAR, ROC and AUC per fold from pair distances [P] and labels [P]."""
+    """Accuracy, VAL@FAR, ROC and AUC per fold from pair distances.
+
+    Args:
+        dist: [P] pair distances; actual_issame: [P] bool.
+        nrof_folds, far_target, legacy_val: as evaluate_verification.
+    Returns:
+        dict with accuracy_mean/std, val_mean/std, far, auc_mean/std, best_threshold (mean of the folds'),
+        tpr, fpr (mean ROC), fp_indices, fn_indices (pairs wrong at best_threshold), pairs_same,
+        pairs_different, legacy_val and the per-fold values (accuracy, val, auc, tprs, fprs, ...).
+    """
     dist = np.asarray(dist, dtype=np.float64)
     same = np.asarray(actual_issame, dtype=bool)
     if dist.shape != same.shape or dist.ndim != 1:
@@ -261,8 +280,12 @@ def classification_accuracy(logits, labels):
 def task_accuracies(logits_visual, logits_cari, labels, is_cari):
     """Identification accuracy of the four tasks of Table 2 (PORTING E11).
 
-    photo: photo branch on photos; caricature: caricature branch on caricatures; v2c: caricature
-    branch on photos; c2v: photo branch on caricatures. `is_cari` [N] bool marks caricatures.
+    Args:
+        logits_visual, logits_cari: [N, K] logits of the photo and caricature heads.
+        labels: [N] int; is_cari: [N] bool, True for caricatures.
+    Returns:
+        {"photo": photo branch on photos, "caricature": caricature branch on caricatures, "v2c":
+        caricature branch on photos, "c2v": photo branch on caricatures}, fractions (NaN when empty).
     """
     is_cari = np.asarray(is_cari, dtype=bool)
     labels = np.asarray(labels)
@@ -304,7 +327,14 @@ def rank_ranks(probe_embeddings, probe_labels, gallery_embeddings, gallery_label
 
 
 def rank_n_accuracy(probe_embeddings, probe_labels, gallery_embeddings, gallery_labels, ranks=(1, 10)):
-    """{n: fraction of probes whose identity is among the n nearest gallery images} (squared L2)."""
+    """Rank-N identification accuracy by squared L2 distance (PORTING E9, E10).
+
+    Args:
+        probe_embeddings: [Q, D]; probe_labels: [Q]; gallery_embeddings: [G, D]; gallery_labels: [G].
+        ranks: the n values to report.
+    Returns:
+        {n: fraction of probes whose identity is among the n nearest gallery images}.
+    """
     found = rank_ranks(probe_embeddings, probe_labels, gallery_embeddings, gallery_labels)
     return {int(n): float(np.mean(found <= n)) for n in ranks}
 

@@ -59,10 +59,20 @@ class ModelConfig:
 
 
 def is_model_dir(path):
+    """True when `path` holds a config.json (a native model directory, not a TF1 checkpoint)."""
     return (Path(path) / CONFIG_NAME).is_file()
 
 
 def read_config(directory):
+    """The ModelConfig stored in a model directory.
+
+    Args:
+        directory: a native model directory.
+    Returns:
+        ModelConfig; fields written before they existed read as the original's (prewhiten, ReLU on).
+    Raises:
+        FileNotFoundError without config.json, ValueError for one that is not a cari-mtl config.
+    """
     path = Path(directory) / CONFIG_NAME
     try:
         raw = json.loads(path.read_text())
@@ -78,7 +88,13 @@ def read_config(directory):
 
 
 def save_model_dir(model, directory, config):
-    """Writes `model` and `config` to `directory`, replacing it atomically."""
+    """Writes a native model directory, replacing `directory` atomically.
+
+    Args:
+        model: the Keras network; directory: where to write; config: its ModelConfig (model_def must exist).
+    Returns:
+        directory as a Path.
+    """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
@@ -95,8 +111,15 @@ def save_model_dir(model, directory, config):
 
 
 def load_model_dir(directory, keep_probability=1.0, weight_decay=0.0, **overrides):
-    """(Keras model with the stored weights, ModelConfig); `overrides` replace stored config fields
-    that do not change the weights (image_standardization, logits_relu)."""
+    """Builds the stored network and loads its weights (checked finite, PORTING R1, R5).
+
+    Args:
+        directory: a native model directory.
+        keep_probability, weight_decay: dropout and L2 factor of the built network (training only).
+        overrides: stored config fields that do not change the weights (image_standardization, logits_relu).
+    Returns:
+        (Keras model with the stored weights, ModelConfig).
+    """
     directory = Path(directory)
     config = replace(read_config(directory), **overrides)
     network_file = directory / MODEL_DEF_NAME

@@ -30,11 +30,20 @@ from cari_mtl.training.optimizers import CLIP_NORM, make_optimizer
 
 
 class TrainStep:
-    """Owns the training state (centers, optimizers, moving averages, global step) of `model`.
+    """Owns the training state (centers, optimizers, moving averages, global step) of `model` (PORTING P1).
 
-    `distribution`: the tf.distribute strategy the model was built under (default: none, one
-    device). `jit_compile`: compile the iteration with XLA (with several replicas, each replica's
-    forward and backward pass).
+    Args:
+        model: the Keras network (outputs of `build_model`).
+        strategy: the task weighting (cari_mtl.training.weighting: Dynamic, Naive or Static).
+        optimizer: one of OPTIMIZERS, with TF1 hyper-parameters, for every variable group.
+        center_loss_factor, center_loss_alfa: beta of the center loss and the center update rate.
+        lossweights_lr_factor: learning-rate factor of the weights head's optimizer (dynamic).
+        moving_average_decay: decay of the moving averages of the trained variables.
+        legacy_global_step: count the global step as the original (+1 per optimizer and iteration).
+        loss_terms_fn: the per-task loss terms (tests replace it).
+        distribution: the tf.distribute strategy the model was built under (default: one device).
+        jit_compile: compile the iteration with XLA (with several replicas, each replica's forward
+            and backward pass).
     """
 
     def __init__(self, model, strategy, optimizer="RMSProp", center_loss_factor=0.0, center_loss_alfa=0.95,
@@ -79,7 +88,14 @@ class TrainStep:
         return objects
 
     def __call__(self, images, labels, is_cari, learning_rate):
-        """Runs one iteration on a global batch; returns {name: scalar tensor} (see `_logs`)."""
+        """Runs one iteration (forward, both updates, center update, moving averages) on a global batch.
+
+        Args:
+            images: [B, S, S, 3] float32, standardised; labels: [B] int; is_cari: [B] 0/1.
+            learning_rate: this epoch's rate (float).
+        Returns:
+            {name: scalar tensor}: L, L1-L4, w1-w3, CE1-CE3, center1, accuracies, global_step (see `_logs`).
+        """
         return self._compiled(tf.convert_to_tensor(images, tf.float32), tf.convert_to_tensor(labels, tf.int64),
                               tf.convert_to_tensor(is_cari, tf.int64), tf.constant(learning_rate, tf.float32))
 
