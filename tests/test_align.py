@@ -4,7 +4,6 @@ The real face is matplotlib's public-domain sample photo of Grace Hopper, instal
 """
 
 import importlib
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,8 +21,6 @@ from cari_mtl.alignment.mtcnn_align import (
     resize_bilinear,
     select_face,
 )
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")

@@ -192,7 +192,7 @@ def test_wrong_image_size_names_variable_and_shapes(cari_checkpoint, tmp_path, c
 @pytest.mark.slow
 def test_command_line_exit_status_is_non_zero(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "cari_mtl.commands.convert_checkpoint", "--pretrained_model", str(tmp_path / "x"),
+        [sys.executable, "-m", "cari_mtl.convert_checkpoint", "--pretrained_model", str(tmp_path / "x"),
          "--output_dir", str(tmp_path / "o")],
         capture_output=True, text=True, cwd=REPO,
     )

@@ -17,10 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from cari_mtl.commands.plot_training import read_step_table
 from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.evaluation import plots
 from cari_mtl.training.epoch_evaluation import METRIC_KEYS
+from cari_mtl.training.logs import read_step_table
 
 LABELS = {"verification_accuracy": "verification", "photo_id_accuracy": "photo id",
           "caricature_id_accuracy": "caricature id", "v2c_accuracy": "V2C", "c2v_accuracy": "C2V"}

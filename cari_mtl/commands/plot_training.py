@@ -11,34 +11,8 @@ skipped wherever they occur. Writes one PNG with both panels (default <logs_dir>
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from cari_mtl.evaluation import plots
-
-WEIGHTS_FILE = "percentage_full_loss.txt"
-LOSS_FILE = "loss.txt"
-
-
-def read_step_table(path, columns):
-    """[steps, columns] float64 from the numeric lines of a training log; other lines are headers."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: --logs_dir must be a training log directory")
-    rows = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        fields = line.replace(",", " ").split()
-        try:
-            values = [float(field) for field in fields]
-        except ValueError:
-            continue
-        if not values:
-            continue
-        if len(values) != columns:
-            raise ValueError(f"{path}:{number} has {len(values)} numbers, expected {columns}: {line!r}")
-        rows.append(values)
-    if not rows:
-        raise ValueError(f"{path} has no step lines yet: train for at least one step first")
-    return np.array(rows)
+from cari_mtl.training.logs import LOSS_FILE, WEIGHTS_FILE, read_step_table
 
 
 def parse_arguments(argv):

@@ -1,27 +1,7 @@
 """Verification and identification metrics of the paper's protocols (PORTING E1-E11), vectorised with numpy.
 
-Public API
-----------
-evaluate_verification(embeddings, actual_issame, nrof_folds=10, far_target=0.01,
-                      legacy_val=False, mode="euclidean", pca_components=128) -> dict
-    `embeddings` [2P, D]: rows in pair order, rows 2i and 2i+1 form pair i (as the original's
-    `embeddings[0::2]`, `embeddings[1::2]`); `actual_issame` [P] bool.
-verification_from_distances(dist, actual_issame, nrof_folds=10, far_target=0.01,
-                            legacy_val=False) -> dict
-    The same protocol on precomputed pair distances [P] ("same" when dist < threshold).
-pair_distances(embeddings, mode="euclidean", pca_components=128) -> [P] float64
-kfold_slices(nrof_pairs, nrof_folds) -> list of (start, stop) test-fold slices
-pair_order(nrof_pairs, seed) -> [P] int: the seeded shuffle of the pairs before the folds
-classification_accuracy(logits, labels) -> float
-task_accuracies(logits_visual, logits_cari, labels, is_cari) -> dict photo / caricature / v2c / c2v
-rank_ranks(probe_embeddings, probe_labels, gallery_embeddings, gallery_labels) -> [Q] int
-rank_n_accuracy(probe_embeddings, probe_labels, gallery_embeddings, gallery_labels,
-                ranks=(1, 10)) -> {n: float}
-legacy_rank_n_accuracy(probe_embeddings, probe_labels, gallery_embeddings, gallery_labels,
-                       n=10) -> float
-
-Verification keys returned: accuracy [F], accuracy_mean, accuracy_std, best_thresholds [F],
-best_threshold (mean of the folds' thresholds, as the original reports), val [F], val_mean,
+The verification functions return a dict with the keys accuracy [F], accuracy_mean, accuracy_std,
+best_thresholds [F], best_threshold (mean of the folds' thresholds, as the original reports), val [F], val_mean,
 val_std, far (the target), far_measured [F], val_thresholds [F], auc [F], auc_mean, auc_std,
 thresholds [T], tprs / fprs [F, T] (each fold's test ROC), tpr / fpr [T] (fold means),
 fp_indices / fn_indices (pairs wrong at best_threshold over all pairs), pairs_same,
@@ -127,13 +107,8 @@ def evaluate_verification(embeddings, actual_issame, nrof_folds=10, far_target=0
 def verification_from_distances(dist, actual_issame, nrof_folds=10, far_target=0.01, legacy_val=False):
     """Accuracy, VAL@FAR, ROC and AUC per fold from pair distances.
 
-    Args:
-        dist: [P] pair distances; actual_issame: [P] bool.
-        nrof_folds, far_target, legacy_val: as evaluate_verification.
-    Returns:
-        dict with accuracy_mean/std, val_mean/std, far, auc_mean/std, best_threshold (mean of the folds'),
-        tpr, fpr (mean ROC), fp_indices, fn_indices (pairs wrong at best_threshold), pairs_same,
-        pairs_different, legacy_val and the per-fold values (accuracy, val, auc, tprs, fprs, ...).
+    Args: dist [P] pair distances, actual_issame [P] bool; nrof_folds, far_target, legacy_val as evaluate_verification.
+    Returns: dict with the verification keys of the module docstring.
     """
     dist = np.asarray(dist, dtype=np.float64)
     same = np.asarray(actual_issame, dtype=bool)
@@ -280,9 +255,7 @@ def classification_accuracy(logits, labels):
 def task_accuracies(logits_visual, logits_cari, labels, is_cari):
     """Identification accuracy of the four tasks of Table 2 (PORTING E11).
 
-    Args:
-        logits_visual, logits_cari: [N, K] logits of the photo and caricature heads.
-        labels: [N] int; is_cari: [N] bool, True for caricatures.
+    Args: logits_visual, logits_cari [N, K] of the photo and caricature heads; labels [N]; is_cari [N] bool.
     Returns:
         {"photo": photo branch on photos, "caricature": caricature branch on caricatures, "v2c":
         caricature branch on photos, "c2v": photo branch on caricatures}, fractions (NaN when empty).
@@ -329,11 +302,8 @@ def rank_ranks(probe_embeddings, probe_labels, gallery_embeddings, gallery_label
 def rank_n_accuracy(probe_embeddings, probe_labels, gallery_embeddings, gallery_labels, ranks=(1, 10)):
     """Rank-N identification accuracy by squared L2 distance (PORTING E9, E10).
 
-    Args:
-        probe_embeddings: [Q, D]; probe_labels: [Q]; gallery_embeddings: [G, D]; gallery_labels: [G].
-        ranks: the n values to report.
-    Returns:
-        {n: fraction of probes whose identity is among the n nearest gallery images}.
+    Args: probe_embeddings [Q, D], probe_labels [Q], gallery_embeddings [G, D], gallery_labels [G]; ranks: the n.
+    Returns: {n: fraction of probes whose identity is among the n nearest gallery images}.
     """
     found = rank_ranks(probe_embeddings, probe_labels, gallery_embeddings, gallery_labels)
     return {int(n): float(np.mean(found <= n)) for n in ranks}

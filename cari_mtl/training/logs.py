@@ -133,3 +133,25 @@ class TrainingLogs:
         self._weights.close()
         self._losses.close()
         self.summary.close()
+
+
+def read_step_table(path, columns):
+    """[steps, columns] float64 from the numeric lines of a training log; other lines are headers."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: --logs_dir must be a training log directory")
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        fields = line.replace(",", " ").split()
+        try:
+            values = [float(field) for field in fields]
+        except ValueError:
+            continue
+        if not values:
+            continue
+        if len(values) != columns:
+            raise ValueError(f"{path}:{number} has {len(values)} numbers, expected {columns}: {line!r}")
+        rows.append(values)
+    if not rows:
+        raise ValueError(f"{path} has no step lines yet: train for at least one step first")
+    return np.array(rows)
