@@ -215,22 +215,30 @@ def training_config(args, stored=None):
     standardization, logits_relu = model_options(args, stored)
     return TrainingConfig(
         data=DataConfig(
-            args.dataset, args.data_dir, args.test_pairs, args.train_pairs, args.downsample, args.image_size,
-            args.batch_size, args.epoch_size, args.seed, args.random_crop, args.random_flip, args.random_rotate,
-            args.nrof_preprocess_threads, standardization),
+            dataset=args.dataset, data_dir=args.data_dir, test_pairs=args.test_pairs, train_pairs=args.train_pairs,
+            downsample=args.downsample, image_size=args.image_size, batch_size=args.batch_size,
+            epoch_size=args.epoch_size, seed=args.seed, random_crop=args.random_crop, random_flip=args.random_flip,
+            random_rotate=args.random_rotate, preprocess_threads=args.nrof_preprocess_threads,
+            image_standardization=standardization),
         network=NetworkConfig(
-            args.model_def, args.image_size, args.pretrained_model, args.keep_probability, args.weight_decay,
-            standardization, logits_relu, not args.no_restore_optimizer_state),
+            model_def=args.model_def, image_size=args.image_size, pretrained_model=args.pretrained_model,
+            keep_probability=args.keep_probability, weight_decay=args.weight_decay,
+            image_standardization=standardization, logits_relu=logits_relu,
+            restore_optimizer_state=not args.no_restore_optimizer_state),
         step=StepConfig(
-            args.task_weighting, (args.loss_weight_base1, args.loss_weight_base2, args.loss_weight_base3),
-            args.static_weights, args.optimizer, args.center_loss_factor, args.center_loss_alfa,
-            args.lossweights_lr_factor, args.moving_average_decay, args.legacy_global_step),
+            task_weighting=args.task_weighting,
+            loss_weight_base=(args.loss_weight_base1, args.loss_weight_base2, args.loss_weight_base3),
+            static_weights=args.static_weights, optimizer=args.optimizer, center_loss_factor=args.center_loss_factor,
+            center_loss_alfa=args.center_loss_alfa, lossweights_lr_factor=args.lossweights_lr_factor,
+            moving_average_decay=args.moving_average_decay, legacy_global_step=args.legacy_global_step),
         loop=LoopConfig(
-            args.max_nrof_epochs, args.epoch_size, args.learning_rate, args.learning_rate_schedule_file,
-            args.legacy_global_step, args.save_every_n_steps, args.log_histograms),
+            max_nrof_epochs=args.max_nrof_epochs, epoch_size=args.epoch_size, learning_rate=args.learning_rate,
+            learning_rate_schedule_file=args.learning_rate_schedule_file, legacy_global_step=args.legacy_global_step,
+            save_every_n_steps=args.save_every_n_steps, log_histograms=args.log_histograms),
         evaluation=EpochEvaluationConfig(
-            args.lfw_batch_size, args.lfw_nrof_folds, args.far, EVALUATE_MODES[args.evaluate_mode], args.seed,
-            args.legacy_folds, args.legacy_val),
-        speed=SpeedOptions(args.xla, args.mixed_precision), distribute=args.distribute,
+            batch_size=args.lfw_batch_size, nrof_folds=args.lfw_nrof_folds, far=args.far,
+            mode=EVALUATE_MODES[args.evaluate_mode], seed=args.seed, legacy_folds=args.legacy_folds,
+            legacy_val=args.legacy_val),
+        speed=SpeedOptions(xla=args.xla, mixed_precision=args.mixed_precision), distribute=args.distribute,
         logs_base_dir=args.logs_base_dir, models_base_dir=args.models_base_dir, seed=args.seed,
     )

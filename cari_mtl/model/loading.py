@@ -87,7 +87,14 @@ def require_config(path):
 
 
 def convert_checkpoint(path, output_dir, **options):
-    """Writes a native model directory from a TF1 checkpoint; returns (output_dir, report)."""
+    """Converts a TF1 checkpoint into a native model directory (PORTING N8-N16).
+
+    Args:
+        path: TF1 checkpoint directory (newest model-*.ckpt-N) or prefix; output_dir: directory to write.
+        options: keyword arguments of model_from_checkpoint (image_size, nrof_classes, lossweights_variant, ...).
+    Returns:
+        (output_dir as a Path, ConversionReport).
+    """
     model, config, report = model_from_checkpoint(path, **options)
     save_model_dir(model, output_dir, config)
     return Path(output_dir), report
@@ -95,10 +102,15 @@ def convert_checkpoint(path, output_dir, **options):
 
 def open_model(path, image_size=160, nrof_classes=None, keep_probability=1.0, weight_decay=0.0,
                image_standardization=None):
-    """(model, ModelConfig) from a native model directory or, converted on the fly, a TF1 checkpoint.
+    """Opens a native model directory or, converted on the fly, a TF1 checkpoint (PORTING E13).
 
-    `image_standardization` overrides a model directory's stored value when given (the returned
-    config carries the value to use).
+    Args:
+        path: the model directory or TF1 checkpoint.
+        image_size, nrof_classes: what a TF1 checkpoint needs (a model directory stores its own).
+        keep_probability, weight_decay: dropout and L2 factor of the built network.
+        image_standardization: overrides the stored value when given.
+    Returns:
+        (Keras model, ModelConfig carrying the standardisation to use).
     """
     if is_model_dir(path):
         model, config = load_model_dir(path, keep_probability, weight_decay)

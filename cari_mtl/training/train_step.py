@@ -15,7 +15,7 @@ Every logged scalar is returned in one dict of tensors.
 With a tf.distribute strategy of N replicas the global batch is split N ways. Each replica keeps
 sums and counts of its slice; they are summed over the replicas before any division, and the
 summed gradients are clipped once, so every mean, the task weights, the center update and the
-clipping are those of the global batch (see cari_mtl/distribute.py). Under a mixed dtype policy
+clipping are those of the global batch (see cari_mtl/runtime/distribute.py). Under a mixed dtype policy
 the network's outputs are cast to float32 first: losses, softmax and centers stay float32.
 """
 
