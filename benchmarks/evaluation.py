@@ -5,17 +5,17 @@
         --loop_folds 10 --loop_probes 1000 --skip_extraction --skip_metrics]
 
 (a) Extraction: --extract_images synthetic --source_size px JPEGs written to a temporary folder go
-    through cari_mtl.features.FeatureExtractor (threaded evaluation loader, compiled inference, all six
+    through cari_mtl.evaluation.features.FeatureExtractor (threaded evaluation loader, compiled inference, all six
     outputs) on a randomly initialised network at --image_size px, --batch_size images per batch; the
     first batch is run once untimed (tracing), then all images are timed. --xla and --mixed_precision
     as on the evaluation commands (auto: on a GPU only). Decoding alone is timed too.
-(b) Verification: cari_mtl.metrics.evaluate_verification (10 folds: accuracy at each fold's best
+(b) Verification: cari_mtl.evaluation.metrics.evaluate_verification (10 folds: accuracy at each fold's best
     training threshold over arange(0, 4, 0.01), VAL at FAR 0.01 over arange(0, 4, 0.001), AUC) on
     --pairs pairs of unit 128-d embeddings, against `loop_verification`: the original's
     facenet_ext.calculate_roc / calculate_val and evaluate_cavi's per-fold sklearn AUC, with their
     Python loops over folds and thresholds and their per-threshold numpy counts over the pairs. Both
     measure VAL on the test fold (the port's default; the original's training-fold VAL costs the same).
-(c) Identification: cari_mtl.metrics.rank_n_accuracy (Rank-1, Rank-10) and legacy_rank_n_accuracy on
+(c) Identification: cari_mtl.evaluation.metrics.rank_n_accuracy (Rank-1, Rank-10) and legacy_rank_n_accuracy on
     --probes x --gallery, against `loop_rank`: evaluate_webcavi_identify.rank_n's double Python loop
     over probe and gallery rows, argmin / argpartition and its Rank-10 loop; both sides compute Rank-1,
     the paper's Rank-10 and the original's (--legacy_rank) Rank-10.
@@ -41,12 +41,13 @@ import sklearn  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from sklearn import metrics as sk_metrics  # noqa: E402
 
-from cari_mtl import metrics  # noqa: E402
+from cari_mtl.commands.common_flags import add_speed_flags  # noqa: E402
 from cari_mtl.data.cavi import list_cavi_images  # noqa: E402
 from cari_mtl.data.synthetic import generate_dataset  # noqa: E402
-from cari_mtl.features import FeatureExtractor, default_workers, image_batches  # noqa: E402
-from cari_mtl.model_dir import ModelConfig  # noqa: E402
-from cari_mtl.speed import add_speed_flags, apply_mixed_precision, use_xla  # noqa: E402
+from cari_mtl.evaluation import metrics  # noqa: E402
+from cari_mtl.evaluation.features import FeatureExtractor, default_workers, image_batches  # noqa: E402
+from cari_mtl.model.model_dir import ModelConfig  # noqa: E402
+from cari_mtl.runtime.speed import apply_mixed_precision, use_xla  # noqa: E402
 
 EMBEDDING_SIZE = 128
 FOLDS = 10

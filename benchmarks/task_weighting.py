@@ -25,10 +25,10 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from cari_mtl.commands.train import train  # noqa: E402
 from cari_mtl.data.synthetic import generate_dataset  # noqa: E402
-from cari_mtl.epoch_evaluation import METRIC_KEYS  # noqa: E402
-from cari_mtl.plot_training import read_step_table  # noqa: E402
-from cari_mtl.train import train  # noqa: E402
+from cari_mtl.training.epoch_evaluation import METRIC_KEYS  # noqa: E402
+from cari_mtl.training.logs import read_step_table  # noqa: E402
 
 METHODS = {  # label: extra flags
     "static": ["--task_weighting", "static"],

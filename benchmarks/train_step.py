@@ -29,11 +29,12 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from cari_mtl import weighting  # noqa: E402
-from cari_mtl.network import load_model_def  # noqa: E402
-from cari_mtl.optimizers import make_optimizer  # noqa: E402
-from cari_mtl.speed import add_speed_flags, apply_mixed_precision, use_xla  # noqa: E402
-from cari_mtl.train_step import TrainStep  # noqa: E402
+from cari_mtl.commands.common_flags import add_speed_flags  # noqa: E402
+from cari_mtl.model.network import load_model_def  # noqa: E402
+from cari_mtl.runtime.speed import apply_mixed_precision, use_xla  # noqa: E402
+from cari_mtl.training import weighting  # noqa: E402
+from cari_mtl.training.optimizers import make_optimizer  # noqa: E402
+from cari_mtl.training.train_step import TrainStep  # noqa: E402
 
 BRANCH_LOGITS = ("logits_verif", "logits_visual", "logits_cari")
 

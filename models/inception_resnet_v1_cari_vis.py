@@ -1,7 +1,7 @@
 """Inception-ResNet-v1 with three task branches and the dynamic-weights head (Keras 3).
 
 The network of the original `models/inception_resnet_v1_cari_vis.py` plus the heads its
-training scripts add (§2 of the porting specification):
+training scripts add (PORTING N1-N7):
 
     image ─ trunk `InceptionResnetV1` (Conv2d_1a_3x3 … Mixed_7a, every repeat = 1)
               ├─ branch 1 `InceptionResnetV1` Repeat_2/block8_1, Block8, `_sLogits` ─ Logits_verif (linear)
@@ -31,7 +31,7 @@ TRUNK_SCOPE = "InceptionResnetV1"
 PHOTO_SCOPE = "InceptionResnetV1_expression"
 CARI_SCOPE = "InceptionResnetV1_cari"
 
-# How each training script turns the 3 head logits into softmax inputs (§2):
+# How each training script turns the 3 head logits into softmax inputs (PORTING N4):
 # (l2-normalise the head's input?, factor applied to the l2-normalised logits).
 LOSSWEIGHTS_VARIANTS = {
     "cavi": (False, 1.0),     # carirecog_dynamic_*_onelayer.py
@@ -133,7 +133,7 @@ def block8(x, name, block_scale=0.20, activate=True, weight_decay=0.0):
     return _residual(x, mixed, name, block_scale, activate, wd)
 
 
-def reduction_a(x, name, k, l, m, n, weight_decay=0.0):
+def reduction_a(x, name, k, l, m, n, weight_decay=0.0):  # noqa: E741 (k, l, m, n: filter counts, as in the paper)
     wd = weight_decay
     b0 = conv_bn_relu(x, n, 3, scope(name, "Branch_0", "Conv2d_1a_3x3"), 2, "valid", wd)
     b1 = conv_bn_relu(x, k, 1, scope(name, "Branch_1", "Conv2d_0a_1x1"), weight_decay=wd)
@@ -231,13 +231,21 @@ def lossweights_head(mixed_7a, variant, weight_decay=0.0):
 
 def build_model(image_size=160, nrof_classes=10, keep_probability=1.0, weight_decay=0.0,
                 lossweights_variant="cavi", logits_relu=True):
-    """The full three-branch network as a functional Keras model.
+    """The full three-branch network as a functional Keras model (PORTING N1-N7).
 
-    Input: [B, image_size, image_size, 3] float32, already standardised.
-    Outputs (dict, see OUTPUT_NAMES): prelogits* [B, 1792]; embeddings* = l2-normalised prelogits;
-    logits_* [B, nrof_classes] (`logits_visual`/`logits_cari` after ReLU, as the original's
-    `logits_expr`/`logits_cari`); lossweights_logits and lossweights (softmax) [B, 3].
-    Call with `training=True` for BN batch statistics and dropout.
+    Args:
+        image_size: input side in pixels, at least 75 (the VALID convolutions must reach Mixed_7a).
+        nrof_classes: identities K of the three logits heads.
+        keep_probability: dropout keep probability of the three branches.
+        weight_decay: L2 factor of the conv and FC weights (slim's wd/2 convention).
+        lossweights_variant: form of the weights head: 'cavi', 'webcari' (x2) or 'naive'.
+        logits_relu: ReLU after the photo and caricature logits, the original's quirk.
+    Returns:
+        keras.Model from [B, image_size, image_size, 3] float32, already standardised, to a dict (see
+        OUTPUT_NAMES): prelogits* [B, 1792]; embeddings* = l2-normalised prelogits; logits_* [B, K]
+        (`logits_visual`/`logits_cari` after the ReLU, as the original's `logits_expr`/`logits_cari`);
+        lossweights_logits and lossweights (softmax) [B, 3]. Call with `training=True` for BN batch
+        statistics and dropout.
     """
     smallest = min_image_size()
     if image_size < smallest:

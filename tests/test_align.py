@@ -1,10 +1,9 @@
-"""MTCNN alignment: face choice, margin box, crop, and the resumable dataset walk (§9).
+"""MTCNN alignment: face choice, margin box, crop, and the resumable dataset walk (PORTING A1-A6).
 
 The real face is matplotlib's public-domain sample photo of Grace Hopper, installed with matplotlib.
 """
 
-import importlib.util
-from pathlib import Path
+import importlib
 
 import cv2
 import numpy as np
@@ -12,18 +11,16 @@ import pytest
 from matplotlib import cbook
 from PIL import Image
 
-from cari_mtl.align import (
-    Faces,
+from cari_mtl.alignment.image_jobs import FAILURES_FILE, check_output_outside_input, list_images, write_atomically
+from cari_mtl.alignment.mtcnn_align import (
     FaceDetector,
+    Faces,
     align_dataset,
     align_face,
     margin_box,
     resize_bilinear,
     select_face,
 )
-from cari_mtl.image_jobs import FAILURES_FILE, check_output_outside_input, list_images, write_atomically
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -198,10 +195,7 @@ def test_interrupted_write_leaves_no_output(tmp_path):
 
 
 def _load_script(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "align" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"cari_mtl.commands.{name}")
 
 
 def test_script_aligns_and_reports(tmp_path, detector, face_rgb, monkeypatch, capsys):
@@ -215,7 +209,7 @@ def test_script_aligns_and_reports(tmp_path, detector, face_rgb, monkeypatch, ca
 
 
 def test_script_names_a_missing_input_directory(tmp_path, detector, monkeypatch, capsys):
-    from cari_mtl.cli import run_cli
+    from cari_mtl.commands.cli import run_cli
 
     script = _load_script("align_dataset_mtcnn")
     monkeypatch.setattr(script, "FaceDetector", lambda device: detector)

@@ -1,4 +1,4 @@
-"""WebCaricature landmark crop (§8): FacialPoints parsing, the scaled box, and the dataset run."""
+"""WebCaricature landmark crop (PORTING A7): FacialPoints parsing, the scaled box, and the dataset run."""
 
 import importlib.util
 from pathlib import Path
@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from cari_mtl.image_jobs import FAILURES_FILE, ImageFailed
-from cari_mtl.webcari_crop import crop_webcaricature, landmark_box, read_landmarks
+from cari_mtl.alignment.image_jobs import FAILURES_FILE, ImageFailed
+from cari_mtl.alignment.webcari_crop import crop_webcaricature, landmark_box, read_landmarks
 
 REPO = Path(__file__).resolve().parents[1]
 

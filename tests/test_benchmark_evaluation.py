@@ -1,6 +1,5 @@
 """The evaluation benchmark's loop baselines, its JSON line, and the threaded feature extraction it times."""
 
-import argparse
 import importlib.util
 import json
 from pathlib import Path
@@ -10,10 +9,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cari_mtl import metrics
-from cari_mtl.data.eval_loader import load_eval_batch
-from cari_mtl.evaluation_flags import open_evaluation_model
-from cari_mtl.features import compute_features, image_batches
+from cari_mtl.evaluation import metrics
+from cari_mtl.evaluation.features import compute_features, image_batches
+from cari_mtl.images.eval_loader import load_eval_batch
+from cari_mtl.model.loading import ModelSource, open_inference_model
+from cari_mtl.runtime.speed import SpeedOptions
+
 from test_evaluate_helpers import IMAGE_SIZE, save_untrained_model, write_image
 
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "evaluation.py"
@@ -80,8 +81,7 @@ def test_threaded_extraction_keeps_list_order_and_marks_unreadable_images(model_
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not an image")
     paths.insert(3, str(broken))
-    model, config, _ = open_evaluation_model(argparse.Namespace(
-        model_dir=str(model_dir), image_size=160, nrof_classes=None, xla="off", mixed_precision="off"))
+    model, config, _ = open_inference_model(ModelSource(str(model_dir)), SpeedOptions(xla="off", mixed_precision="off"))
 
     features, valid = compute_features(model, config.image_size, paths, batch_size=3, progress=False, workers=3)
 
@@ -106,8 +106,8 @@ def test_image_batches_pad_the_last_batch_with_zeros(tmp_path):
 def test_mixed_precision_applies_to_the_model_only_and_features_stay_float32(model_dir, tmp_path):
     paths = [write_image(tmp_path / f"face_{i}.png", seed=i) for i in range(2)]
     before = keras.config.dtype_policy().name
-    model, config, jit_compile = open_evaluation_model(argparse.Namespace(
-        model_dir=str(model_dir), image_size=160, nrof_classes=None, xla="on", mixed_precision="bfloat16"))
+    model, config, jit_compile = open_inference_model(ModelSource(str(model_dir)),
+                                                      SpeedOptions(xla="on", mixed_precision="bfloat16"))
     assert model.dtype_policy.name == "mixed_bfloat16" and jit_compile
     assert keras.config.dtype_policy().name == before
     features, valid = compute_features(model, config.image_size, paths, batch_size=2, progress=False,

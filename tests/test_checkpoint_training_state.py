@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cari_mtl import weighting
-from cari_mtl.checkpoints import CheckpointError
-from cari_mtl.model_dir import ModelConfig
-from cari_mtl.model_loading import model_from_checkpoint
-from cari_mtl.optimizer_state import restore_optimizer_state
-from cari_mtl.train_step import TrainStep
+from cari_mtl.model.checkpoints import CheckpointError
+from cari_mtl.model.loading import model_from_checkpoint
+from cari_mtl.model.model_dir import ModelConfig
+from cari_mtl.training import weighting
+from cari_mtl.training.optimizer_state import restore_optimizer_state
+from cari_mtl.training.train_step import TrainStep
 
 IMAGE_SIZE = 80
 TRUNK_WEIGHTS = "InceptionResnetV1/Conv2d_1a_3x3/weights"
@@ -42,7 +42,7 @@ def step():
 
 
 def slot_values(step, name):
-    from cari_mtl.checkpoints import keras_variables_by_slim_name
+    from cari_mtl.model.checkpoints import keras_variables_by_slim_name
 
     variable = keras_variables_by_slim_name(step.model)[name]
     optimizer = step.optimizers["theta"]

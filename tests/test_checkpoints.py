@@ -9,12 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
+from cari_mtl.commands import convert_checkpoint, extract_features
+from cari_mtl.commands.cli import run_cli
+from cari_mtl.images.eval_loader import load_eval_batch, prewhiten
+from cari_mtl.model.loading import model_from_checkpoint
+from cari_mtl.model.model_dir import load_model_dir
+
 import tf1_reference as ref
-from cari_mtl import convert_checkpoint, extract_features
-from cari_mtl.cli import run_cli
-from cari_mtl.data.eval_loader import load_eval_batch, prewhiten
-from cari_mtl.model_dir import load_model_dir
-from cari_mtl.model_loading import model_from_checkpoint
 
 CARI_SIZE = 120  # Mixed_7a is 2x2 here, so pooling and the weights head's flatten order matter
 FACENET_SIZE = 80
@@ -188,6 +189,7 @@ def test_wrong_image_size_names_variable_and_shapes(cari_checkpoint, tmp_path, c
     assert "Logits_lossweights/weights" in lines[0] and "[7168, 3]" in lines[0] and "[1792, 3]" in lines[0]
 
 
+@pytest.mark.slow
 def test_command_line_exit_status_is_non_zero(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "cari_mtl.convert_checkpoint", "--pretrained_model", str(tmp_path / "x"),

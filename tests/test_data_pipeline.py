@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cari_mtl.data.eval_loader import load_eval_batch
-from cari_mtl.data.pipeline import (TrainingPipeline, epoch_indices, evaluation_batches, preprocess, resize_tf1,
-                                    rotate)
+from cari_mtl.data.pipeline import TrainingPipeline, epoch_indices, evaluation_batches, preprocess, resize_tf1, rotate
+from cari_mtl.images.eval_loader import load_eval_batch
 
 SIZE = 24
 NO_SEEDS = tf.zeros([3, 2], tf.int64)

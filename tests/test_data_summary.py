@@ -5,7 +5,7 @@ import json
 import cv2
 import numpy as np
 
-from cari_mtl.data import summary
+from cari_mtl.commands import data_summary as summary
 
 
 def write_jpeg(path, value):

@@ -5,9 +5,10 @@ import time
 import numpy as np
 import pytest
 
+from cari_mtl.commands import synthetic_data
 from cari_mtl.data import synthetic
 from cari_mtl.data.cavi import list_cavi_images, load_cavi_pairs
-from cari_mtl.data.eval_loader import read_rgb
+from cari_mtl.images.eval_loader import read_rgb
 
 
 def test_layout_and_pairs_file(tmp_path):
@@ -52,10 +53,10 @@ def test_caricatures_are_further_from_the_identity_photos_than_photos_are(tmp_pa
 
 
 def test_cli_writes_the_dataset_and_refuses_bad_sizes(tmp_path, capsys):
-    assert synthetic.main(["--output_dir", str(tmp_path), "--identities", "2", "--photos_per_id", "1",
+    assert synthetic_data.main(["--output_dir", str(tmp_path), "--identities", "2", "--photos_per_id", "1",
                            "--caricatures_per_id", "1", "--image_size", "40"]) == 0
     assert f"pairs_file: {tmp_path / 'train-test-files' / 'testing_1.txt'}" in capsys.readouterr().out
-    assert synthetic.main(["--output_dir", str(tmp_path), "--image_size", "16"]) == 2
+    assert synthetic_data.main(["--output_dir", str(tmp_path), "--image_size", "16"]) == 2
     assert "--image_size 16" in capsys.readouterr().err
     with pytest.raises(ValueError, match="--identities"):
         synthetic.generate_dataset(tmp_path, identities=0)

@@ -2,8 +2,13 @@
 
 import pytest
 
-from cari_mtl.data.webcari import (load_webcari_pairs, parse_webcari_pairs, read_webcari_pairs,
-                                   read_webcari_rank_list, webcari_split)
+from cari_mtl.data.webcari import (
+    load_webcari_pairs,
+    parse_webcari_pairs,
+    read_webcari_pairs,
+    read_webcari_rank_list,
+    webcari_split,
+)
 
 FACES = ["Alan_Rickman/C00001.jpg", "Alan_Rickman/C00002.jpg", "Alan_Rickman/P00001.jpg", "Alan_Rickman/P00002.jpg",
          "Bono/C00001.jpg", "Bono/P00001.JPG", "Bono/Thumbs.db", "Cher/P00003.jpg"]

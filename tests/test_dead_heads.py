@@ -6,9 +6,10 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from cari_mtl import weighting
-from cari_mtl.dead_heads import PATIENCE, DeadHeadGuard
-from cari_mtl.train_step import TrainStep
+from cari_mtl.training import weighting
+from cari_mtl.training.dead_heads import PATIENCE, DeadHeadGuard
+from cari_mtl.training.train_step import TrainStep
+
 from small_network import small_network
 
 IMAGE_SIZE, NROF_CLASSES, BATCH = 24, 5, 8

@@ -2,7 +2,7 @@
 
 import json
 
-from cari_mtl import demo
+from cari_mtl.commands import demo
 
 
 def test_demo_writes_metrics_and_plot(tmp_path):

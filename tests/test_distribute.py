@@ -21,7 +21,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from cari_mtl import distribute
+from cari_mtl.runtime import distribute
+
 from small_network import small_network
 
 IMAGE_SIZE = 80
@@ -51,16 +52,19 @@ def test_the_batch_halves_have_different_modality_counts():
     assert halves[0] != halves[1]
 
 
+@pytest.mark.slow
 def test_distributed_step_runs_on_two_replicas(differences):
     assert differences["replicas"] == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(TOLERANCE))
 def test_distributed_step_equals_single_device_step(differences, kind):
     assert differences["counts"][kind] > 0
     assert differences["max_abs"][kind] <= TOLERANCE[kind], differences
 
 
+@pytest.mark.slow
 def test_the_step_changed_what_is_compared(differences):
     """Guards against comparing two untouched copies: the step moved weights, centers and stats."""
     for kind in ("trainable", "centers", "non_trainable", "ema", "optimizer"):
@@ -79,9 +83,9 @@ def compare(out_path, full=False):
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
 
-    from cari_mtl import weighting
-    from cari_mtl.network import load_model_def
-    from cari_mtl.train_step import TrainStep
+    from cari_mtl.model.network import load_model_def
+    from cari_mtl.training import weighting
+    from cari_mtl.training.train_step import TrainStep
 
     network = load_model_def()
     rng = np.random.default_rng(0)

@@ -8,9 +8,9 @@ import sys
 
 import numpy as np
 import pytest
+from test_distribute import IMAGE_SIZE, IS_CARI, LABELS, NROF_CLASSES, max_abs_difference
 
 from small_network import small_network
-from test_distribute import IMAGE_SIZE, IS_CARI, LABELS, NROF_CLASSES, max_abs_difference
 
 METHODS = {"dynamic_detached": ("dynamic", {"detach_weights_input": True}), "uncertainty": ("uncertainty", {}),
            "dwa": ("dwa", {"dwa_window": 1}), "gradnorm": ("gradnorm", {}), "pcgrad": ("pcgrad", {}),
@@ -49,9 +49,9 @@ def compare(out_path):
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
 
-    from cari_mtl import weighting
-    from cari_mtl.network import load_model_def
-    from cari_mtl.train_step import TrainStep
+    from cari_mtl.model.network import load_model_def
+    from cari_mtl.training import weighting
+    from cari_mtl.training.train_step import TrainStep
 
     network = load_model_def()
     rng = np.random.default_rng(0)

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from cari_mtl import metrics
-from cari_mtl.epoch_evaluation import kept_pairs, one_class_warning, verification_pairs
+from cari_mtl.evaluation import metrics
+from cari_mtl.training.epoch_evaluation import kept_pairs, one_class_warning, verification_pairs
 
 
 def test_whole_batches_of_images_only():

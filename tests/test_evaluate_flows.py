@@ -7,8 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from cari_mtl import evaluation, reports
-from test_evaluate_helpers import evaluation_args, save_untrained_model, write_image
+from cari_mtl.evaluation import protocols as evaluation
+from cari_mtl.evaluation import reports
+
+from test_evaluate_helpers import evaluation_config, save_untrained_model, write_image
 
 VERIFICATION_KEYS = {"accuracy_mean", "accuracy_std", "val_mean", "val_std", "far", "auc_mean", "auc_std",
                      "best_threshold", "pairs_same", "pairs_different"}
@@ -61,8 +63,8 @@ def parse_validation_report(path):
 
 def test_verification_writes_every_output_and_finds_the_false_pairs(tmp_path, model_dir, images):
     pairs, issame = labelled_pairs(images)
-    args = evaluation_args(model_dir, tmp_path / "logs", features_dir=str(tmp_path / "features"))
-    log_dir, result = evaluation.verify(args, pairs, issame, command_line="evaluate_cavi.py --test")
+    config = evaluation_config(model_dir, tmp_path / "logs", features_dir=str(tmp_path / "features"))
+    log_dir, result = evaluation.verify(config, pairs, issame, command_line="evaluate_cavi.py --test")
 
     document = json.loads((log_dir / reports.METRICS_JSON).read_text())
     assert set(document) == VERIFICATION_KEYS
@@ -101,7 +103,7 @@ def test_verification_is_reproducible_for_a_seed(tmp_path, monkeypatch, images):
 
     monkeypatch.setattr(evaluation, "embed", fixed_embeddings)
     pairs, issame = labelled_pairs(images)
-    runs = [evaluation.verify(evaluation_args("unused", tmp_path / f"logs{seed}", seed=seed, lfw_nrof_folds=4),
+    runs = [evaluation.verify(evaluation_config("unused", tmp_path / f"logs{seed}", seed=seed, nrof_folds=4),
                               pairs, issame)[1]
             for seed in (5, 5, 6)]
     np.testing.assert_array_equal(runs[0]["accuracy"], runs[1]["accuracy"])
@@ -114,7 +116,7 @@ def test_verification_is_reproducible_for_a_seed(tmp_path, monkeypatch, images):
 def test_unreadable_image_is_reported_with_its_path(tmp_path, model_dir, images):
     pairs = [(images[0], str(tmp_path / "nowhere.png"))] + [(images[i], images[i]) for i in range(1, 12)]
     with pytest.raises(ValueError, match="nowhere.png"):
-        evaluation.verify(evaluation_args(model_dir, tmp_path / "logs"), pairs, [True] * 12)
+        evaluation.verify(evaluation_config(model_dir, tmp_path / "logs"), pairs, [True] * 12)
 
 
 def test_identification_writes_rank_report_and_json(tmp_path, model_dir, images):
@@ -124,8 +126,8 @@ def test_identification_writes_rank_report_and_json(tmp_path, model_dir, images)
     fold_perfect = (images[:4], [f"ID{i}" for i in range(4)], gallery_paths, gallery_labels)
     fold_half = (images[:2] + images[20:22], ["ID0", "ID1", "ABSENT", "ABSENT"], gallery_paths, gallery_labels)
     protocols = {"C2P": [fold_perfect, fold_half], "P2C": [fold_perfect]}
-    args = evaluation_args(model_dir, tmp_path / "logs")
-    log_dir, summaries = evaluation.identify(args, protocols, command_line="evaluate_webcavi_identify.py")
+    config = evaluation_config(model_dir, tmp_path / "logs")
+    log_dir, summaries = evaluation.identify(config, protocols, command_line="evaluate_webcavi_identify.py")
 
     document = json.loads((log_dir / reports.METRICS_JSON).read_text())
     assert set(document) == {"C2P", "P2C"}
@@ -147,7 +149,7 @@ def test_folds_with_pairs_of_one_kind_are_warned_about(tmp_path, monkeypatch, im
     monkeypatch.setattr(evaluation, "embed", lambda args, paths: {path: np.eye(1792)[images.index(path)]
                                                                    for path in paths})
     pairs = [(images[i], images[i]) for i in range(18)] + [(images[0], images[1]), (images[2], images[3])]
-    evaluation.verify(evaluation_args("unused", tmp_path / "logs", lfw_nrof_folds=4), pairs, [True] * 18 + [False] * 2)
+    evaluation.verify(evaluation_config("unused", tmp_path / "logs", nrof_folds=4), pairs, [True] * 18 + [False] * 2)
     warning = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: test fold")]
     assert len(warning) == 1 and "of 4 hold pairs of one kind only (18 same, 2 different" in warning[0]
     assert "--lfw_nrof_folds" in warning[0]
@@ -158,5 +160,5 @@ def test_no_fold_warning_when_every_fold_has_both_kinds(tmp_path, monkeypatch, i
                                                                    for path in paths})
     monkeypatch.setattr(evaluation, "shuffle_pairs", lambda pairs, issame, seed: (pairs, issame))
     pairs, issame = [(images[i], images[i]) for i in range(2)], [True, False]
-    evaluation.verify(evaluation_args("unused", tmp_path / "logs", lfw_nrof_folds=2), pairs * 2, issame * 2)
+    evaluation.verify(evaluation_config("unused", tmp_path / "logs", nrof_folds=2), pairs * 2, issame * 2)
     assert "warning: test fold" not in capsys.readouterr().err

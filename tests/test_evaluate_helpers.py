@@ -1,11 +1,11 @@
 """Shared pieces of the evaluation tests: a saved untrained model and distinct synthetic face images."""
 
-import argparse
-
 import cv2
 import numpy as np
 
-from cari_mtl.model_dir import ModelConfig, save_model_dir
+from cari_mtl.evaluation.config import EvaluationConfig
+from cari_mtl.model.loading import ModelSource
+from cari_mtl.model.model_dir import ModelConfig, save_model_dir
 
 IMAGE_SIZE = 80
 NROF_CLASSES = 6
@@ -28,12 +28,6 @@ def write_image(path, seed):
     return str(path)
 
 
-def evaluation_args(model_dir, logs_base_dir, **overrides):
-    """The parsed-flag namespace the evaluation flows expect, with the scripts' defaults."""
-    values = dict(
-        model_dir=str(model_dir), logs_base_dir=str(logs_base_dir), lfw_batch_size=8, lfw_nrof_folds=10,
-        far=0.01, evaluate_mode="euclidean", legacy_val=False, seed=0, features_dir=None,
-        image_size=160, nrof_classes=None, rank_n=10, legacy_rank=False,
-    )
-    values.update(overrides)
-    return argparse.Namespace(**values)
+def evaluation_config(model_dir, logs_base_dir, **overrides):
+    """The EvaluationConfig of the evaluation flows, with the scripts' defaults and batches of 8."""
+    return EvaluationConfig(ModelSource(str(model_dir)), logs_base_dir=str(logs_base_dir), batch_size=8, **overrides)

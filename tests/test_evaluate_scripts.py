@@ -1,6 +1,5 @@
-"""The three evaluate/*.py scripts end to end on tiny datasets written in the real file formats (spec §8)."""
+"""The three evaluate/*.py scripts end to end on tiny datasets written in the real file formats (PORTING D1-D6)."""
 
-import argparse
 import json
 import re
 import runpy
@@ -8,6 +7,8 @@ from pathlib import Path
 
 import cv2
 import pytest
+
+from cari_mtl.commands.evaluate_webcavi_identify import protocol_folds
 
 from test_evaluate_helpers import save_untrained_model, write_image
 
@@ -41,7 +42,8 @@ def check_verification_outputs(run_dir, expected_pairs):
     fp = re.search(r"False positive pairs: (\d+) / (\d+)", text)
     fn = re.search(r"False negative pairs: (\d+) / (\d+)", text)
     assert (int(fp[2]), int(fn[2])) == (expected_pairs[1], expected_pairs[0])
-    listed = text[fp.end():fn.start()].strip().splitlines()[1:] + text[fn.end():text.index("ROC:")].strip().splitlines()[1:]
+    listed = (text[fp.end():fn.start()].strip().splitlines()[1:]
+              + text[fn.end():text.index("ROC:")].strip().splitlines()[1:])
     assert len(listed) == int(fp[1]) + int(fn[1])
     assert all(Path(path).is_file() for line in listed for path in line.split()[1:])
     assert len(re.findall(r"^tpr/fpr: [\d.]+/[\d.]+$", text, re.M)) == 400
@@ -88,7 +90,7 @@ def test_evaluate_cavi_end_to_end(tmp_path, model_dir):
 
 
 def write_webcari(root):
-    """<Identity>/C0000n.jpg, P0000n.jpg and the protocol files of spec §8 (tab separated, CRLF)."""
+    """<Identity>/C0000n.jpg, P0000n.jpg and the protocol files of PORTING D5 (tab separated, CRLF)."""
     seed = 0
     for identity in IDENTITIES:
         for n in range(1, 4):
@@ -149,7 +151,7 @@ def test_evaluate_webcavi_identify_end_to_end(tmp_path, model_dir):
 
 def test_missing_pairs_file_exits_with_status_two(tmp_path, model_dir, capsys):
     pytest.importorskip("cari_mtl.data.cavi")
-    from cari_mtl.cli import run_cli
+    from cari_mtl.commands.cli import run_cli
 
     main = script_main("evaluate_cavi.py")
     status = run_cli(main, ["--data_dir", str(tmp_path), "--model_dir", model_dir,
@@ -162,8 +164,6 @@ def test_identification_compares_identities_upper_cased(tmp_path):
     faces, _, protocol = write_webcari(tmp_path)
     probe_file = protocol / "FR_Probe_C2P1.txt"
     probe_file.write_text(probe_file.read_text().replace("Anna_Lee", "anna_lee"))  # the folder is Anna_Lee
-    protocol_folds = runpy.run_path(str(SCRIPTS / "evaluate_webcavi_identify.py"))["protocol_folds"]
-    args = argparse.Namespace(probe=str(protocol), gallery=str(protocol), data_dir=str(faces), lfw_nrof_folds=1)
-    [(probe_paths, probe_labels, _, gallery_labels)] = protocol_folds(args, "C2P")
+    [(probe_paths, probe_labels, _, gallery_labels)] = protocol_folds(protocol, protocol, faces, 1, "C2P")
     assert probe_labels[0] == "ANNA_LEE" and probe_labels[0] in gallery_labels
     assert probe_paths[0] == str(faces / "Anna_Lee" / "C00001.jpg")

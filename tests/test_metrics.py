@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from cari_mtl import metrics
+from cari_mtl.evaluation import metrics
 
 
 def embeddings_with_distances(dist):

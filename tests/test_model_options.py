@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cari_mtl.argument_files import expand_argument_files
-from cari_mtl.data.eval_loader import load_eval_image
+from cari_mtl.commands.argument_files import expand_argument_files
 from cari_mtl.data.pipeline import preprocess
-from cari_mtl.model_dir import ModelConfig, load_model_dir, read_config, save_model_dir
-from cari_mtl.model_flags import chosen_logits_relu, chosen_standardization
+from cari_mtl.images.eval_loader import load_eval_image
+from cari_mtl.model.model_dir import ModelConfig, load_model_dir, read_config, save_model_dir
+from cari_mtl.model.options import chosen_logits_relu, chosen_standardization
 
 IMAGE_SIZE = 80
 
@@ -89,7 +89,7 @@ def test_missing_argument_file_names_it(tmp_path):
 
 
 def test_shipped_recipes_parse_and_flags_after_them_win():
-    from cari_mtl.flags import parse_training_arguments
+    from cari_mtl.commands.training_flags import parse_training_arguments
 
     root = Path(__file__).resolve().parents[1]
     paper = parse_training_arguments([f"@{root / 'configs' / 'cavi_paper.args'}", "--data_dir", "D"])

@@ -4,7 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from cari_mtl import plot_training, plots
+from cari_mtl.commands import plot_training
+from cari_mtl.evaluation import plots
+from cari_mtl.training.logs import read_step_table
 
 WEIGHTS_HEADER = "loss_verif_weight, loss_expr_weight, loss_cari_weight\n"
 # The original's header literal continues over a backslash-newline, so the line holds the indentation.
@@ -42,8 +44,8 @@ def test_training_logs_parse_and_plot(tmp_path):
     weights = np.round(rng.dirichlet(np.ones(3), size=12), 4)
     losses = np.round(rng.uniform(0, 5, size=(12, 7)), 4)
     write_logs(tmp_path, weights, losses)
-    np.testing.assert_allclose(plot_training.read_step_table(tmp_path / "percentage_full_loss.txt", 3), weights)
-    np.testing.assert_allclose(plot_training.read_step_table(tmp_path / "loss.txt", 7), losses)
+    np.testing.assert_allclose(read_step_table(tmp_path / "percentage_full_loss.txt", 3), weights)
+    np.testing.assert_allclose(read_step_table(tmp_path / "loss.txt", 7), losses)
     assert plot_training.main(["--logs_dir", str(tmp_path)]) == 0
     assert_png(tmp_path / "training_curves.png")
 
@@ -51,12 +53,12 @@ def test_training_logs_parse_and_plot(tmp_path):
 def test_training_log_with_wrong_column_count_names_the_line(tmp_path):
     (tmp_path / "loss.txt").write_text(LOSS_HEADER + "1 2 3 4 5 6 7\n1 2 3\n")
     with pytest.raises(ValueError, match=r"loss.txt:3 has 3 numbers, expected 7"):
-        plot_training.read_step_table(tmp_path / "loss.txt", 7)
+        read_step_table(tmp_path / "loss.txt", 7)
 
 
 def test_missing_training_log_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="training log directory"):
-        plot_training.read_step_table(tmp_path / "percentage_full_loss.txt", 3)
+        read_step_table(tmp_path / "percentage_full_loss.txt", 3)
 
 
 def test_roc_and_false_pair_grid_are_written(tmp_path):

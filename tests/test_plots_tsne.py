@@ -8,7 +8,7 @@ from test_evaluate_helpers import save_untrained_model, write_image
 
 def test_choose_images_is_seeded_and_keeps_identities_with_both_modalities():
     pytest.importorskip("cari_mtl.data.cavi")
-    from cari_mtl.plot_tsne import choose_images
+    from cari_mtl.commands.plot_tsne import choose_images
 
     rows = [(f"{name}_{kind}_{n}.jpg", name, kind == "c") for name in "ABCD" for kind in "rc" for n in range(5)]
     rows += [("E_r_0.jpg", "E", False)]  # photos only: never chosen
@@ -21,7 +21,7 @@ def test_choose_images_is_seeded_and_keeps_identities_with_both_modalities():
 
 def test_plot_tsne_end_to_end(tmp_path):
     pytest.importorskip("cari_mtl.data.cavi")
-    from cari_mtl import plot_tsne
+    from cari_mtl.commands import plot_tsne
 
     seed = 0
     for identity in ("Anna_Lee", "Bob_Stone", "Carl_Ito"):

@@ -13,21 +13,23 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import cari_mtl.extract_features as extract_features
-import cari_mtl.train as train_module
-from cari_mtl import evaluation
-from cari_mtl.align import align_dataset
-from cari_mtl.checkpoints import CheckpointError
-from cari_mtl.cli import run_cli
+import cari_mtl.commands.extract_features as extract_features
+import cari_mtl.commands.train as train_module
+import cari_mtl.training.session as session
+from cari_mtl.alignment.mtcnn_align import align_dataset
+from cari_mtl.commands.cli import run_cli
 from cari_mtl.data.cavi import load_cavi_pairs, parse_pairs_lines
 from cari_mtl.data.webcari import load_webcari_pairs
-from cari_mtl.epoch_evaluation import EvaluationSplit
-from cari_mtl.finite_check import NonFiniteError, drop_nonfinite_rows
-from cari_mtl.interrupt import StopRequest, TrainingInterrupted
-from cari_mtl.model_dir import load_model_dir, save_model_dir
-from cari_mtl.resume import find_resume_point, restore
-from cari_mtl.trainer import TrainingData
-from test_evaluate_helpers import NROF_CLASSES, evaluation_args, save_untrained_model, write_image
+from cari_mtl.evaluation import protocols as evaluation
+from cari_mtl.model.checkpoints import CheckpointError
+from cari_mtl.model.model_dir import load_model_dir, save_model_dir
+from cari_mtl.runtime.finite_check import NonFiniteError, drop_nonfinite_rows
+from cari_mtl.training.epoch_evaluation import EvaluationSplit
+from cari_mtl.training.interrupt import StopRequest, TrainingInterrupted
+from cari_mtl.training.resume import find_resume_point, restore
+from cari_mtl.training.training_data import TrainingData
+
+from test_evaluate_helpers import NROF_CLASSES, evaluation_config, save_untrained_model, write_image
 from test_evaluate_scripts import script_main, write_cavi
 from test_train import BASE_FLAGS, memory_data
 
@@ -121,11 +123,11 @@ def nan_from_epoch(batches, first_nan_epoch):
 
 
 def train_with(monkeypatch, data_dir, flags, transform=lambda data: data):
-    def load(args):
-        data, nrof_classes = memory_data(data_dir, args.batch_size, args.epoch_size, args.seed)
+    def load(config):
+        data, nrof_classes = memory_data(data_dir, config.batch_size, config.epoch_size, config.seed)
         return transform(data), nrof_classes
     with monkeypatch.context() as patch:
-        patch.setattr(train_module, "load_training_data", load)
+        patch.setattr(session, "load_training_data", load)
         return train_module.train(flags, progress=False)
 
 
@@ -281,7 +283,7 @@ def test_pairs_file_that_is_not_utf8_names_the_file(tmp_path):
 def test_unwritable_output_folders_stop_before_the_work(tmp_path, model_dir, capsys, monkeypatch):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
-    monkeypatch.setattr(extract_features, "open_evaluation_model", pytest.fail)
+    monkeypatch.setattr(extract_features, "open_inference_model", pytest.fail)
     status, err = run(extract_features.main, ["--model_dir", str(model_dir), "--image_list",
                                               str(image_list(tmp_path, 1)), "--output", str(blocker / "f.npz")], capsys)
     assert status == 2
@@ -293,9 +295,9 @@ def test_unwritable_output_folders_stop_before_the_work(tmp_path, model_dir, cap
     one_error_line(err, str(blocker / "logs"), "--logs_base_dir")
 
     monkeypatch.setattr(evaluation, "embed", pytest.fail)
-    args = evaluation_args(model_dir, tmp_path / "logs", features_dir=str(blocker / "features"))
+    config = evaluation_config(model_dir, tmp_path / "logs", features_dir=str(blocker / "features"))
     with pytest.raises(ValueError, match=f"cannot write to {blocker / 'features'}.*--features_dir"):
-        evaluation.verify(args, [("a", "b")], [True])
+        evaluation.verify(config, [("a", "b")], [True])
 
     faces = tmp_path / "faces"
     write_image(faces / "id" / "1.png", 1)

@@ -14,12 +14,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
-import cari_mtl.train as train_module
-from cari_mtl.cli import run_cli
-from cari_mtl.training_logs import LOSS_HEADER, WEIGHTS_HEADER
-from cari_mtl.trainer import TrainingData
+import cari_mtl.commands.train as train_module
+import cari_mtl.training.session as session
+from cari_mtl.commands.cli import run_cli
+from cari_mtl.training.logs import LOSS_HEADER, WEIGHTS_HEADER
+from cari_mtl.training.training_data import TrainingData
+
 from test_train import BASE_FLAGS, memory_data, patch_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +77,7 @@ def train_in_process(monkeypatch, data_dir, argv):
         return train_module.train(argv, progress=False)
 
 
+@pytest.mark.slow
 def test_crash_sigint_and_partial_save_then_resume_give_the_uninterrupted_logs(tmp_path, monkeypatch):
     data = tmp_path / "data"
     _, reference, _ = train_in_process(monkeypatch, data, FLAGS + [
@@ -134,11 +138,11 @@ def crashing(batches, crash_after):
 if __name__ == "__main__":
     crash_after = int(os.environ.get("CRASH_AFTER", "0"))
 
-    def load(args):
-        data, nrof_classes = memory_data(Path(sys.argv[1]), args.batch_size, args.epoch_size, args.seed)
+    def load(config):
+        data, nrof_classes = memory_data(Path(sys.argv[1]), config.batch_size, config.epoch_size, config.seed)
         if crash_after:
             data = TrainingData(crashing(data.batches, crash_after), data.test_split)
         return data, nrof_classes
 
-    train_module.load_training_data = load
+    session.load_training_data = load
     sys.exit(run_cli(train_module.main, sys.argv[2:]))

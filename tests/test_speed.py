@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cari_mtl import weighting
-from cari_mtl.speed import DynamicLossScale, mixed_precision_policy, use_xla
-from cari_mtl.train_step import TrainStep
+from cari_mtl.runtime.speed import DynamicLossScale, mixed_precision_policy, use_xla
+from cari_mtl.training import weighting
+from cari_mtl.training.train_step import TrainStep
+
 from small_network import small_network
 
 IMAGE_SIZE = 80

@@ -4,10 +4,10 @@ test_weighting (x [B, 2] → trunk h [B, 3] → the real weights head), against 
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from cari_mtl import weighting
-from cari_mtl.train_step import TrainStep
 from test_weighting import IS_CARI, LABELS, LR, TARGETS, X, np_clip, toy_model, toy_terms
+
+from cari_mtl.training import weighting
+from cari_mtl.training.train_step import TrainStep
 
 
 def make_step(network, name, terms=toy_terms, **options):

@@ -18,12 +18,13 @@ import cv2
 import numpy as np
 import pytest
 
-import cari_mtl.train as train_module
-from cari_mtl.array_batches import array_batches
-from cari_mtl.data.eval_loader import load_eval_batch
-from cari_mtl.epoch_evaluation import EvaluationSplit
-from cari_mtl.plot_training import read_step_table
-from cari_mtl.trainer import TrainingData
+import cari_mtl.commands.train as train_module
+import cari_mtl.training.session as session
+from cari_mtl.data.array_batches import array_batches
+from cari_mtl.images.eval_loader import load_eval_batch
+from cari_mtl.training.epoch_evaluation import EvaluationSplit
+from cari_mtl.training.logs import read_step_table
+from cari_mtl.training.training_data import TrainingData
 
 COLOURS = [(220, 40, 40), (40, 200, 60), (50, 60, 230), (230, 210, 40)]
 IMAGE_SIZE = 80
@@ -54,14 +55,15 @@ def write_dataset(root):
 def memory_data(root, batch_size, epoch_size, seed):
     """TrainingData over the files of `write_dataset`: images 0-2 of each kind train, 3 test."""
     images = write_dataset(root)
-    train = [(p, l, c) for c, kind in enumerate(("photo", "cari")) for p, l in images[kind] if not p.endswith("_3.png")]
+    train = [(p, label, c) for c, kind in enumerate(("photo", "cari")) for p, label in images[kind]
+             if not p.endswith("_3.png")]
     pixels = load_eval_batch([p for p, _, _ in train], IMAGE_SIZE)
-    labels = np.array([l for _, l, _ in train])
+    labels = np.array([label for _, label, _ in train])
     is_cari = np.array([c for _, _, c in train])
 
     batches = array_batches(pixels, labels, is_cari, batch_size, epoch_size, seed)
-    test_photo = {l: p for p, l in images["photo"] if p.endswith("_3.png")}
-    test_cari = {l: p for p, l in images["cari"] if p.endswith("_3.png")}
+    test_photo = {label: p for p, label in images["photo"] if p.endswith("_3.png")}
+    test_cari = {label: p for p, label in images["cari"] if p.endswith("_3.png")}
     pair_paths, issame, pair_labels = [], [], []
     for a in range(4):
         for b in range(4):
@@ -69,15 +71,15 @@ def memory_data(root, batch_size, epoch_size, seed):
             pair_labels += [a, b]
             issame.append(a == b)
     ids = sorted(test_photo) + sorted(test_cari)
-    split = EvaluationSplit(pair_paths, issame, [test_photo[l] for l in sorted(test_photo)] +
-                      [test_cari[l] for l in sorted(test_cari)], ids, [0] * 4 + [1] * 4, pair_labels)
+    split = EvaluationSplit(pair_paths, issame, [test_photo[label] for label in sorted(test_photo)] +
+                      [test_cari[label] for label in sorted(test_cari)], ids, [0] * 4 + [1] * 4, pair_labels)
     return TrainingData(batches, split), len(COLOURS)
 
 
 def patch_data(monkeypatch_setattr, root):
-    def load(args):
-        return memory_data(root, args.batch_size, args.epoch_size, args.seed)
-    monkeypatch_setattr(train_module, "load_training_data", load)
+    def load(config):
+        return memory_data(root, config.batch_size, config.epoch_size, config.seed)
+    monkeypatch_setattr(session, "load_training_data", load)
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +124,7 @@ def test_every_output_file_exists_and_parses(finished_run):
     tags = tensorboard_tags(log_dir)
     assert {"train/L1", "train/L2", "train/L3", "train/L4", "train/w1", "train/w2", "train/w3",
             "train/learning_rate", "test/verification_accuracy", "test/c2v_accuracy"} <= tags
-    from cari_mtl.model_dir import load_model_dir
+    from cari_mtl.model.model_dir import load_model_dir
     for name in ("best_model_verifexpr", "best_model_expr", "best_model_cari", "epoch_0003"):
         model, config = load_model_dir(model_dir / name)
         assert config.nrof_classes == 4 and config.image_size == IMAGE_SIZE
@@ -152,6 +154,7 @@ def tensorboard_tags(log_dir):
     return tags
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_step_count(tmp_path):
     flags = BASE_FLAGS + ["--logs_base_dir", str(tmp_path / "logs"), "--models_base_dir", str(tmp_path / "models"),
                           "--save_every_n_steps", "1"]

@@ -1,22 +1,21 @@
 """The training command's data: the CaVI reader's split feeds the pipeline and the per-epoch evaluation."""
 
-from types import SimpleNamespace
-
 import tensorflow as tf
 
 from cari_mtl.data.cavi import cavi_split
 from cari_mtl.data.pipeline import epoch_indices
 from cari_mtl.data.synthetic import generate_dataset
-from cari_mtl.training_data import load_training_data
+from cari_mtl.training.config import DataConfig
+from cari_mtl.training.training_data import load_training_data
 
 
-def flags(dataset, **overrides):
+def data_config(dataset, **overrides):
     values = dict(dataset="cavi", data_dir=str(dataset.data_dir), test_pairs=str(dataset.pairs_file),
                   train_pairs=None, downsample=8, image_size=32, batch_size=6, epoch_size=3, seed=0,
-                  random_crop=False, random_flip=False, random_rotate=False, nrof_preprocess_threads=2,
+                  random_crop=False, random_flip=False, random_rotate=False, preprocess_threads=2,
                   image_standardization="prewhiten")
     values.update(overrides)
-    return SimpleNamespace(**values)
+    return DataConfig(**values)
 
 
 def test_split_reaches_the_batches_and_the_evaluation(tmp_path, capsys):
@@ -28,7 +27,7 @@ def test_split_reaches_the_batches_and_the_evaluation(tmp_path, capsys):
     with open(corrupt, "wb") as handle:
         handle.write(b"not a jpeg")
 
-    data, nrof_classes = load_training_data(flags(dataset))
+    data, nrof_classes = load_training_data(data_config(dataset))
 
     assert nrof_classes == len(split.class_names)
     assert data.test_split.pair_paths == list(split.test_pair_paths)
@@ -60,7 +59,7 @@ def reads_of(bad, stream, wanted):
 
 
 def test_a_split_without_one_modality_is_announced():
-    from cari_mtl.training_data import missing_modality_warning
+    from cari_mtl.training.training_data import missing_modality_warning
 
     assert "no caricature in the training split: L3 is 0" in missing_modality_warning([0, 0, 0])
     assert "no photo in the training split: L2 is 0" in missing_modality_warning([1, 1])

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cari_mtl import weighting
-from cari_mtl.train_step import TrainStep
+from cari_mtl.training import weighting
+from cari_mtl.training.train_step import TrainStep
 
 X = np.array([[0.3, -0.8], [1.1, 0.4], [-0.5, 0.9], [0.7, 0.2]], np.float32)
 LABELS = np.array([0, 1, 2, 1])
@@ -140,7 +140,7 @@ def constant_terms(outputs, labels, is_cari, centers, center_loss_factor):
 
 @pytest.mark.parametrize("name, variant", [("dynamic", "cavi"), ("naive", "naive")])
 def test_toy_behaviour_of_the_paper(network, name, variant):
-    """§4 VII: with L_a > L_b fixed, dynamic moves weight onto the hard task, naive away from it."""
+    """PORTING T5: with L_a > L_b fixed, dynamic moves weight onto the hard task, naive away from it."""
     model = toy_model(network, variant, seed=5)
     step = TrainStep(model, weighting.make_strategy(name), optimizer="RMSProp", loss_terms_fn=constant_terms)
     history = [step(X, LABELS, IS_CARI, 0.05) for _ in range(15)]

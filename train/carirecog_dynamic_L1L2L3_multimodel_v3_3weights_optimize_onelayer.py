@@ -1,10 +1,11 @@
-"""The original script carirecog_dynamic_L1L2L3_multimodel_v3_3weights_optimize_onelayer.py: train/train.py with --dataset cavi --task_weighting dynamic preset."""
+"""The original script carirecog_dynamic_L1L2L3_multimodel_v3_3weights_optimize_onelayer.py:
+train/train.py with --dataset cavi --task_weighting dynamic preset."""
+
 import sys
-from pathlib import Path
+from functools import partial
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cari_mtl.train import run  # noqa: E402
+from cari_mtl.commands.cli import run_cli
+from cari_mtl.commands.train import main
 
 if __name__ == "__main__":
-    run({"dataset": "cavi", "task_weighting": "dynamic"})
+    sys.exit(run_cli(partial(main, defaults={"dataset": "cavi", "task_weighting": "dynamic"})))

@@ -1,10 +1,9 @@
 """Train the dynamic multi-task photo-caricature network; see --help and README "Training"."""
+
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cari_mtl.train import run  # noqa: E402
+from cari_mtl.commands.cli import run_cli
+from cari_mtl.commands.train import main
 
 if __name__ == "__main__":
-    run()
+    sys.exit(run_cli(main))

@@ -1,4 +1,4 @@
-"""CaVI: the image tree, the pairs files and the original training script's split (spec §8).
+"""CaVI: the image tree, the pairs files and the original training script's split (PORTING D1-D3).
 
 Public API:
     list_cavi_images(data_dir) -> [(path: str, identity: str upper-cased, is_caricature: bool)]

@@ -1,5 +1,5 @@
 """Input pipelines: tf.data training batches with the original's sampling and augmentation, and
-batched evaluation images through the original evaluation loader (spec §5).
+batched evaluation images through the original evaluation loader (PORTING D7-D13, N13).
 
 Public API:
     epoch_indices(nrof_images, batch_size, epoch_size, seed, epoch, spare=0) -> int64 [batch_size * epoch_size + spare]
@@ -29,8 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import tensorflow as tf
 
-from cari_mtl.data.eval_loader import load_eval_batch
 from cari_mtl.data.split import Skips
+from cari_mtl.images.eval_loader import load_eval_batch
 
 AUTOTUNE = tf.data.AUTOTUNE
 UNDECODABLE = "undecodable_image"

@@ -79,7 +79,7 @@ def resolve_pair_lines(lines, locate, pairs_file):
 
 @dataclass
 class DatasetSplit:
-    """A training/test split with integer labels (CaVI: spec §8 split; WebCaricature: train/test pairs files).
+    """A training/test split with integer labels (CaVI: the split of PORTING D3; WebCaricature: train/test pairs files).
 
     class_names [K] str: a label is an index into it.
     train_paths [N] str (object array), train_labels [N] int32, train_is_caricature [N] int32 (1 = caricature).

@@ -14,16 +14,12 @@ Other tools read these keys: keep them. Counts of test images count each image o
 counts the failures under `undecodable_image`.
 """
 
-import argparse
-import json
 import sys
 
 import numpy as np
 
-from cari_mtl.data.cavi import cavi_split
-from cari_mtl.data.eval_loader import read_rgb
 from cari_mtl.data.split import Skips
-from cari_mtl.data.webcari import webcari_split
+from cari_mtl.images.eval_loader import read_rgb
 
 
 def undecodable(paths):
@@ -64,34 +60,7 @@ def summarize(split, dataset, check_images=False):
     }
 
 
-def parse_arguments(argv):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", choices=("cavi", "webcari"), required=True, help="which reader to use")
-    parser.add_argument("--data_dir", required=True,
-                        help="cavi: the folder holding Real/ and Caricature/; webcari: the face crops <Identity>/*.jpg")
-    parser.add_argument("--test_pairs", required=True, help="the test pairs file (cavi: testing_1.txt)")
-    parser.add_argument("--train_pairs", help="webcari: the training pairs file (cavi: not used)")
-    parser.add_argument("--downsample", type=int, default=20, help="cavi: keep every n-th test pair (default 20)")
-    parser.add_argument("--check_images", action="store_true", help="decode every image and count failures")
-    args = parser.parse_args(argv)
-    if args.dataset == "webcari" and not args.train_pairs:
-        parser.error("--dataset webcari needs --train_pairs")
-    return args
-
-
-def main(argv=None):
-    args = parse_arguments(argv)
-    try:
-        if args.dataset == "cavi":
-            split = cavi_split(args.data_dir, args.test_pairs, args.downsample)
-        else:
-            split = webcari_split(args.data_dir, args.train_pairs, args.test_pairs)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(json.dumps(summarize(split, args.dataset, args.check_images), indent=2))
-    return 0
-
-
 if __name__ == "__main__":
+    from cari_mtl.commands.data_summary import main
+
     sys.exit(main())

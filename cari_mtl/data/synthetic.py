@@ -7,7 +7,7 @@ Public API:
     generate_dataset(output_dir, identities=8, photos_per_id=5, caricatures_per_id=4,
                      image_size=96, seed=0) -> SyntheticDataset(data_dir: Path, pairs_file: Path)
 
-Layout (as the real CaVI dataset, spec §8):
+Layout (as the real CaVI dataset, PORTING D1, D2):
     D/CaVI_Dataset/Real/<Name>/<Name>_r_<n>.jpg
     D/CaVI_Dataset/Caricature/<Name>/<Name>_c_<n>.jpg
     D/train-test-files/testing_1.txt   `<name> Caricature/<Name>\\<file> <name> Real/<Name>\\<file> <1|0>`
@@ -18,7 +18,6 @@ face and is drawn as line art or flat colours, so the caricature tasks are harde
 task, as in the real data. The same arguments always give the same files.
 """
 
-import argparse
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -199,24 +198,7 @@ def generate_dataset(output_dir, identities=8, photos_per_id=5, caricatures_per_
     return SyntheticDataset(data_dir, pairs_file)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output_dir", required=True, help="folder to write CaVI_Dataset/ and train-test-files/ into")
-    parser.add_argument("--identities", type=int, default=8, help="number of identities (default 8)")
-    parser.add_argument("--photos_per_id", type=int, default=5, help="photos per identity (default 5)")
-    parser.add_argument("--caricatures_per_id", type=int, default=4, help="caricatures per identity (default 4)")
-    parser.add_argument("--image_size", type=int, default=96, help="image side in pixels (default 96)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
-    args = parser.parse_args(argv)
-    try:
-        dataset = generate_dataset(args.output_dir, args.identities, args.photos_per_id, args.caricatures_per_id,
-                                   args.image_size, args.seed)
-    except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"data_dir: {dataset.data_dir}\npairs_file: {dataset.pairs_file}")
-    return 0
-
-
 if __name__ == "__main__":
+    from cari_mtl.commands.synthetic_data import main
+
     sys.exit(main())

@@ -1,4 +1,4 @@
-"""WebCaricature: verification pairs, identification probe/gallery lists and the training split (spec §8).
+"""WebCaricature: verification pairs, identification probe/gallery lists and the training split (PORTING D5, D6, D14).
 
 Public API:
     parse_webcari_pairs(pairs_file) -> [WebcariPair]: header skipped; 3 tab-separated fields

@@ -18,9 +18,9 @@ them (as `static`). The logged w1..w3 are each method's (effective) task weights
 import keras
 import tensorflow as tf
 
-from cari_mtl import distribute, losses
-from cari_mtl.training import mtl_methods
-from cari_mtl.weighting import HEAD_INPUT, SHARED_FEATURES, Group, Strategy, split_variables
+from cari_mtl.runtime import distribute
+from cari_mtl.training import losses, mtl_methods
+from cari_mtl.training.weighting import HEAD_INPUT, SHARED_FEATURES, Group, Strategy, split_variables
 
 
 def trunk_variables(model):

@@ -1,0 +1,1 @@
+"""Face alignment (MTCNN) and WebCaricature landmark crops of identity-folder trees."""

@@ -1,0 +1,15 @@
+"""What every command does with an expected failure: one clear line on stderr, exit status 2."""
+
+import sys
+
+from cari_mtl.model.checkpoints import CheckpointError
+
+EXPECTED_ERRORS = (CheckpointError, FileNotFoundError, NotADirectoryError, ValueError)
+
+
+def run_cli(main, argv=None):
+    try:
+        return main(argv)
+    except EXPECTED_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

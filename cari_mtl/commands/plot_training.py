@@ -1,0 +1,33 @@
+"""Plots the dynamic task weights and the losses over training steps.
+
+    python -m cari_mtl.plot_training --logs_dir LOG_DIR [--output training_curves.png]
+
+Reads the training logs as the original writes them (PORTING T4, T18): `percentage_full_loss.txt`
+(a header line, then per step "w1 w2 w3") and `loss.txt` (a header line, then per step
+"L1 L2 L3 CE1 CE2 CE3 center1"). Files are appended to on resume, so repeated header lines are
+skipped wherever they occur. Writes one PNG with both panels (default <logs_dir>/training_curves.png).
+"""
+
+import argparse
+from pathlib import Path
+
+from cari_mtl.evaluation import plots
+from cari_mtl.training.logs import LOSS_FILE, WEIGHTS_FILE, read_step_table
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--logs_dir", required=True, help="training log directory holding the two files")
+    parser.add_argument("--output", default=None, help="PNG to write (default <logs_dir>/training_curves.png)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_arguments(argv)
+    weights = read_step_table(Path(args.logs_dir) / WEIGHTS_FILE, 3)
+    losses = read_step_table(Path(args.logs_dir) / LOSS_FILE, 7)
+    output = Path(args.output) if args.output else Path(args.logs_dir) / "training_curves.png"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    plots.plot_training_curves(weights, losses, output)
+    print(f"wrote {output}: {len(weights)} weight steps, {len(losses)} loss steps")
+    return 0

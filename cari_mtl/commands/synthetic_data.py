@@ -1,0 +1,29 @@
+"""`python -m cari_mtl.data.synthetic`: writes a small synthetic CaVI-layout dataset (see cari_mtl.data.synthetic).
+
+    python -m cari_mtl.data.synthetic --output_dir D [--identities 8 --photos_per_id 5
+        --caricatures_per_id 4 --image_size 96 --seed 0]
+"""
+
+import argparse
+import sys
+
+from cari_mtl.data.synthetic import generate_dataset
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output_dir", required=True, help="folder to write CaVI_Dataset/ and train-test-files/ into")
+    parser.add_argument("--identities", type=int, default=8, help="number of identities (default 8)")
+    parser.add_argument("--photos_per_id", type=int, default=5, help="photos per identity (default 5)")
+    parser.add_argument("--caricatures_per_id", type=int, default=4, help="caricatures per identity (default 4)")
+    parser.add_argument("--image_size", type=int, default=96, help="image side in pixels (default 96)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    args = parser.parse_args(argv)
+    try:
+        dataset = generate_dataset(args.output_dir, args.identities, args.photos_per_id, args.caricatures_per_id,
+                                   args.image_size, args.seed)
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"data_dir: {dataset.data_dir}\npairs_file: {dataset.pairs_file}")
+    return 0

@@ -1,0 +1,1 @@
+"""Evaluation: features, verification and identification metrics, reports, figures and the evaluation protocols."""

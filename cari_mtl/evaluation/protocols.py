@@ -1,0 +1,167 @@
+"""The evaluation flows behind evaluate/*.py: model → embeddings → metrics → reports and figures.
+
+Readers of the datasets (cari_mtl.data.cavi / webcari) hand over image paths and labels; this
+module only runs the network and the protocols (PORTING E1-E19) and writes, in a new
+`<logs_base_dir>/<YYYYmmdd-HHMMSS>/` directory:
+- verification: validation_on_dataset.txt, metrics.json, roc.png, false_pairs.png,
+  false_images/{false_positive,false_negative}/<i>/ (copies of each false pair);
+- identification: Rank_on_dataset.txt, metrics.json;
+- with --features_dir: features.npz (paths and embeddings) there as well.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cari_mtl.evaluation import metrics, plots, reports
+from cari_mtl.evaluation.features import compute_features
+from cari_mtl.model.loading import open_inference_model
+from cari_mtl.runtime.finite_check import NonFiniteError, drop_nonfinite_rows
+from cari_mtl.runtime.output_dirs import new_log_dir, require_writable_dir
+
+
+def check_output_dirs(config):
+    """--logs_base_dir and --features_dir must be writable before the forward pass starts."""
+    require_writable_dir(config.logs_base_dir, "--logs_base_dir")
+    if config.features_dir:
+        require_writable_dir(config.features_dir, "--features_dir")
+
+
+def shuffle_pairs(pair_paths, issame, seed):
+    """Pairs and labels in one seeded random order (the original shuffles unseeded before the folds)."""
+    order = metrics.pair_order(len(pair_paths), seed)
+    return [pair_paths[i] for i in order], [bool(issame[i]) for i in order]
+
+
+def embed(config, paths):
+    """Branch-1 embeddings of the unique `paths`; an unreadable image or a non-finite embedding is an
+    error (no figure is computed from NaN, PORTING R1).
+
+    Args:
+        config: the EvaluationConfig (model, batch_size, speed).
+        paths: image paths, repeats allowed.
+    Returns:
+        {path: float32 [1792] embedding}.
+    """
+    model, model_config, jit_compile = open_inference_model(config.model, config.speed)
+    unique = list(dict.fromkeys(paths))
+    print(f"Running forward pass on {len(unique)} images (image size {model_config.image_size}, "
+          f"{model_config.image_standardization}, {model.dtype_policy.name}{', XLA' if jit_compile else ''})")
+    features, valid = compute_features(model, model_config.image_size, unique, config.batch_size,
+                                       names=("embeddings",), jit_compile=jit_compile,
+                                       standardization=model_config.image_standardization)
+    if not valid.all():
+        unreadable = [path for path, ok in zip(unique, valid) if not ok]
+        raise ValueError(
+            f"{len(unreadable)} image(s) could not be read, first: {unreadable[0]}; "
+            f"check --data_dir and the protocol files"
+        )
+    nonfinite = drop_nonfinite_rows(features, valid)
+    if nonfinite.any():
+        raise NonFiniteError(f"{config.model.path} gives non-finite embeddings (NaN/Inf) for {int(nonfinite.sum())} "
+                             f"of {len(unique)} images, first: {unique[int(np.argmax(nonfinite))]}; its weights are "
+                             f"damaged or overflow: evaluate another model directory")
+    return dict(zip(unique, features["embeddings"]))
+
+
+def verify(config, pair_paths, issame, command_line=None):
+    """Runs the verification protocol on (first, second) path pairs and writes its reports and figures.
+
+    Args:
+        config: the EvaluationConfig.
+        pair_paths: [(first path, second path)], issame: [bool] per pair.
+        command_line: written at the top of the report (default: this process's argv).
+    Returns:
+        (log_dir, result of metrics.evaluate_verification).
+    """
+    started = time.time()
+    check_output_dirs(config)
+    if not pair_paths:
+        raise ValueError("no pairs to evaluate: the pairs file is empty or every pair was filtered out")
+    pair_paths, issame = shuffle_pairs(pair_paths, issame, config.seed)
+    flat = [path for pair in pair_paths for path in pair]
+    by_path = embed(config, flat)
+    embeddings = np.stack([by_path[path] for path in flat])
+    result = metrics.evaluate_verification(
+        embeddings, issame, nrof_folds=config.nrof_folds, far_target=config.far,
+        legacy_val=config.legacy_val, mode=config.mode,
+    )
+    log_dir = new_log_dir(config.logs_base_dir)
+    false_positives, false_negatives = reports.write_validation_report(
+        log_dir / reports.VALIDATION_REPORT, command_line or " ".join(sys.argv), result, pair_paths)
+    reports.write_json(log_dir / reports.METRICS_JSON, reports.verification_json(result))
+    plots.plot_roc(result["fpr"], result["tpr"], log_dir / "roc.png")
+    plots.plot_false_pairs(false_positives, false_negatives, log_dir / "false_pairs.png")
+    reports.copy_false_pairs(log_dir, false_positives, false_negatives)
+    if config.features_dir:
+        _save_features(config.features_dir, flat, embeddings, issame=np.array(issame))
+    print(f"Accuracy: {result['accuracy_mean']:1.3f}+-{result['accuracy_std']:1.3f}")
+    print(f"Validation rate: {result['val_mean']:2.5f}+-{result['val_std']:2.5f} @ FAR={result['far']:2.5f}")
+    print(f"Area Under Curve (AUC): {result['auc_mean']:1.3f}+-{result['auc_std']:1.3f}")
+    one_sided = metrics.one_sided_folds(issame, config.nrof_folds)
+    if one_sided:
+        print(f"warning: test fold(s) {', '.join(map(str, one_sided))} of {config.nrof_folds} hold pairs of one "
+              f"kind only ({sum(issame)} same, {len(issame) - sum(issame)} different pairs in all): their AUC is 0 "
+              f"and their FAR or VAL 0, as in the original; use more pairs (a smaller --downsample) or fewer "
+              f"folds (--lfw_nrof_folds)", file=sys.stderr)
+    print(f"{len(pair_paths)} pairs in {time.time() - started:.1f} s; results in {log_dir}")
+    return log_dir, result
+
+
+def identify(config, protocols, command_line=None):
+    """Rank-1 / Rank-N per protocol over its folds, written as Rank_on_dataset.txt and metrics.json.
+
+    Args:
+        config: the EvaluationConfig (rank_n, legacy_rank among others).
+        protocols: {name: [(probe_paths, probe_labels, gallery_paths, gallery_labels), ...]} with one
+            entry per fold; labels are comparable identity keys (e.g. upper-cased names).
+        command_line: written at the top of the report (default: this process's argv).
+    Returns:
+        (log_dir, {name: summary with rank1/rankn per fold, their means and stds}).
+    """
+    started = time.time()
+    check_output_dirs(config)
+    everything = [path for folds in protocols.values() for fold in folds for path in fold[0] + fold[2]]
+    if not everything:
+        raise ValueError("no probe or gallery images: check --probe, --gallery and --protocol")
+    by_path = embed(config, everything)
+    summaries = {name: _identify_folds(folds, by_path, config) for name, folds in protocols.items()}
+    log_dir = new_log_dir(config.logs_base_dir)
+    reports.write_rank_report(log_dir / reports.RANK_REPORT, command_line or " ".join(sys.argv), summaries,
+                              config.rank_n)
+    reports.write_json(log_dir / reports.METRICS_JSON, reports.identification_json(summaries, config.rank_n))
+    if config.features_dir:
+        paths = list(by_path)
+        _save_features(config.features_dir, paths, np.stack([by_path[p] for p in paths]))
+    for name, summary in summaries.items():
+        print(f"{name}: Rank1 accuracy: {summary['rank1_mean']:1.3f}+-{summary['rank1_std']:1.3f}  "
+              f"Rank{config.rank_n} accuracy: {summary['rankn_mean']:1.3f}+-{summary['rankn_std']:1.3f}")
+    print(f"{len(by_path)} images in {time.time() - started:.1f} s; results in {log_dir}")
+    return log_dir, summaries
+
+
+def _identify_folds(folds, by_path, config):
+    rank1, rankn = [], []
+    for probe_paths, probe_labels, gallery_paths, gallery_labels in folds:
+        probes = np.stack([by_path[p] for p in probe_paths])
+        gallery = np.stack([by_path[p] for p in gallery_paths])
+        accuracy = metrics.rank_n_accuracy(probes, probe_labels, gallery, gallery_labels, ranks=(1, config.rank_n))
+        rank1.append(accuracy[1])
+        if config.legacy_rank:
+            rankn.append(metrics.legacy_rank_n_accuracy(probes, probe_labels, gallery, gallery_labels, config.rank_n))
+        else:
+            rankn.append(accuracy[config.rank_n])
+    return {
+        "folds": len(folds), "ranking": "legacy" if config.legacy_rank else "exact",
+        "rank1": rank1, "rankn": rankn,
+        "rank1_mean": float(np.mean(rank1)), "rank1_std": float(np.std(rank1)),
+        "rankn_mean": float(np.mean(rankn)), "rankn_std": float(np.std(rankn)),
+    }
+
+
+def _save_features(directory, paths, embeddings, **extra):
+    directory = Path(directory).expanduser()
+    directory.mkdir(parents=True, exist_ok=True)
+    np.savez(directory / "features.npz", paths=np.array(paths), embeddings=embeddings, **extra)

@@ -1,0 +1,1 @@
+"""Image I/O: decoding and standardising image files as the original evaluation loader does."""

@@ -1,0 +1,149 @@
+"""The native model directory: Keras weights, a JSON config and a copy of the network file.
+
+Layout of `<dir>/`:
+    config.json        {"format": "cari-mtl-model", "version": 1, "image_size": 160,
+                        "nrof_classes": K, "lossweights_variant": "cavi", "model_def": <path given>,
+                        "image_standardization": "prewhiten", "logits_relu": true}
+    model.weights.h5   weights of every layer, by layer name (= TF1 scope)
+    model_def.py       the network definition the weights belong to
+
+Keeping a copy of the network file makes a directory usable on its own, wherever it is moved.
+Directories are written to a temporary sibling and renamed into place, so a crash never leaves
+a half-written model where a good one was.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from cari_mtl.images.eval_loader import STANDARDIZATIONS
+from cari_mtl.model.network import DEFAULT_MODEL_DEF, load_model_def
+from cari_mtl.model.weights_file import load_weights_file
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.weights.h5"
+MODEL_DEF_NAME = "model_def.py"
+FORMAT_NAME = "cari-mtl-model"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ModelConfig:
+    image_size: int
+    nrof_classes: int
+    lossweights_variant: str = "cavi"
+    model_def: str = str(DEFAULT_MODEL_DEF)
+    image_standardization: str = "prewhiten"
+    logits_relu: bool = True
+
+    def __post_init__(self):
+        if self.image_standardization not in STANDARDIZATIONS:
+            raise ValueError(f"image_standardization {self.image_standardization!r} is not one of "
+                             f"{', '.join(STANDARDIZATIONS)}")
+        self.logits_relu = bool(self.logits_relu)
+
+    def build(self, keep_probability=1.0, weight_decay=0.0, network=None):
+        """A fresh (randomly initialised) Keras model for this configuration."""
+        network = network or load_model_def(self.model_def)
+        # Network files copied into older model directories do not know `logits_relu`: pass it only
+        # when it differs from the original's ReLU.
+        options = {} if self.logits_relu else {"logits_relu": False}
+        return network.build_model(
+            image_size=self.image_size, nrof_classes=self.nrof_classes,
+            keep_probability=keep_probability, weight_decay=weight_decay,
+            lossweights_variant=self.lossweights_variant, **options,
+        )
+
+
+def is_model_dir(path):
+    """True when `path` holds a config.json (a native model directory, not a TF1 checkpoint)."""
+    return (Path(path) / CONFIG_NAME).is_file()
+
+
+def read_config(directory):
+    """The ModelConfig stored in a model directory.
+
+    Args:
+        directory: a native model directory.
+    Returns:
+        ModelConfig; fields written before they existed read as the original's (prewhiten, ReLU on).
+    Raises:
+        FileNotFoundError without config.json, ValueError for one that is not a cari-mtl config.
+    """
+    path = Path(directory) / CONFIG_NAME
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} not found: {directory} is not a cari-mtl model directory") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); re-create the model directory") from None
+    if raw.get("format") != FORMAT_NAME:
+        raise ValueError(f"{path} is not a cari-mtl model config (format {raw.get('format')!r})")
+    names = ("image_size", "nrof_classes", "lossweights_variant", "model_def", "image_standardization", "logits_relu")
+    fields = {k: raw[k] for k in names if k in raw}
+    return ModelConfig(**fields)
+
+
+def save_model_dir(model, directory, config):
+    """Writes a native model directory, replacing `directory` atomically.
+
+    Args:
+        model: the Keras network; directory: where to write; config: its ModelConfig (model_def must exist).
+    Returns:
+        directory as a Path.
+    """
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        model.save_weights(staging / WEIGHTS_NAME)
+        shutil.copyfile(_network_file(config), staging / MODEL_DEF_NAME)
+        document = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **asdict(config)}
+        (staging / CONFIG_NAME).write_text(json.dumps(document, indent=2) + "\n")
+        _replace_dir(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
+
+
+def load_model_dir(directory, keep_probability=1.0, weight_decay=0.0, **overrides):
+    """Builds the stored network and loads its weights (checked finite, PORTING R1, R5).
+
+    Args:
+        directory: a native model directory.
+        keep_probability, weight_decay: dropout and L2 factor of the built network (training only).
+        overrides: stored config fields that do not change the weights (image_standardization, logits_relu).
+    Returns:
+        (Keras model with the stored weights, ModelConfig).
+    """
+    directory = Path(directory)
+    config = replace(read_config(directory), **overrides)
+    network_file = directory / MODEL_DEF_NAME
+    network = load_model_def(network_file if network_file.is_file() else config.model_def)
+    model = config.build(keep_probability, weight_decay, network)
+    weights = directory / WEIGHTS_NAME
+    if not weights.is_file():
+        raise FileNotFoundError(f"{weights} not found: the model directory {directory} is incomplete")
+    load_weights_file(model, weights, config)
+    return model, config
+
+
+def _network_file(config):
+    path = Path(config.model_def)
+    if not path.is_file():
+        raise FileNotFoundError(f"network definition {path} not found (model_def of the config)")
+    return path
+
+
+def _replace_dir(staging, target):
+    if target.exists():
+        retired = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, retired)
+        os.replace(staging, target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, target)

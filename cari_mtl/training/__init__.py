@@ -1,0 +1,2 @@
+"""Training: the compiled step, losses, task weighting, optimizers, schedule, logs, checkpoints and the
+per-epoch evaluation."""

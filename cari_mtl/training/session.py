@@ -1,0 +1,92 @@
+"""A training run from its TrainingConfig: directories, data, network, compiled step, epochs.
+
+With --distribute multiworker every machine runs the same command; the chief writes the run's
+directories, the other workers restore from them (a shared filesystem for --resume) and write
+their own copies of checkpoints and logs to a temporary directory.
+"""
+
+from dataclasses import asdict
+from pathlib import Path
+
+import keras
+
+from cari_mtl.model.checkpoints import find_checkpoint_prefix
+from cari_mtl.model.model_dir import is_model_dir
+from cari_mtl.runtime import distribute
+from cari_mtl.runtime.output_dirs import new_log_dir, require_writable_dir
+from cari_mtl.runtime.speed import apply_mixed_precision, use_xla
+from cari_mtl.training import weighting
+from cari_mtl.training.log_truncation import cut_logs
+from cari_mtl.training.model_setup import build_model, check_pretrained_image_size
+from cari_mtl.training.optimizer_state import restore_optimizer_state
+from cari_mtl.training.resume import find_resume_point
+from cari_mtl.training.schedule import LearningRate
+from cari_mtl.training.train_step import TrainStep
+from cari_mtl.training.trainer import CHECKPOINT_DIR, Trainer, read_run_file, write_run_file
+from cari_mtl.training.training_data import load_training_data
+
+SOURCE_DIR = Path(__file__).resolve().parent
+
+
+def run_dirs(config, run_settings, resume_dir, chief=True):
+    """(model_dir, log_dir) this process writes to: the run's own, or a scratch copy off the chief."""
+    if not chief:
+        scratch = Path(distribute.worker_scratch_dir())
+        return scratch / "model", scratch / "logs"
+    if resume_dir is not None:
+        return resume_dir, Path(read_run_file(resume_dir)["log_dir"])
+    require_writable_dir(config.logs_base_dir, "--logs_base_dir")
+    require_writable_dir(config.models_base_dir, "--models_base_dir")
+    log_dir = new_log_dir(config.logs_base_dir)
+    model_dir = Path(config.models_base_dir).expanduser() / log_dir.name
+    model_dir.mkdir(parents=True, exist_ok=True)
+    write_run_file(model_dir, log_dir, run_settings)
+    return model_dir, log_dir
+
+
+def run_training(config, run_settings=None, resume_dir=None, command_line="", progress=True):
+    """Runs (or resumes) a training.
+
+    Args:
+        config: the TrainingConfig.
+        run_settings: dict stored in the run's run.json (the command stores its flags there for --resume).
+        resume_dir: model directory of the run to continue, or None for a new run.
+        command_line: written to revision_info.txt of a new run.
+        progress: show progress bars.
+    Returns:
+        (model_dir, log_dir, the last epoch's metrics dict or None).
+    """
+    distribution = distribute.make_distribution(config.distribute)
+    distribute.check_batch_size(config.data.batch_size, distribution)
+    chief = distribute.is_chief(distribution)
+    check_pretrained_image_size(config.network)
+    model_dir, log_dir = run_dirs(config, run_settings or {}, resume_dir, chief)
+    if resume_dir is not None and chief:
+        cut_logs(log_dir, find_resume_point(resume_dir / CHECKPOINT_DIR), config.loop.epoch_size)
+    keras.utils.set_random_seed(config.seed)
+    policy = apply_mixed_precision(config.speed.mixed_precision)
+    jit_compile = use_xla(config.speed.xla) and (config.distribute == "none" or config.speed.xla == "on")
+    settings = config.step
+    strategy = weighting.make_strategy(settings.task_weighting, settings.loss_weight_base, settings.static_weights,
+                                       **asdict(settings.weighting_options))
+    variant = strategy.lossweights_variant(config.data.dataset)
+    data, nrof_classes = load_training_data(config.data)
+    with distribution.scope():
+        model, model_config = build_model(config.network, nrof_classes, variant)
+    print(f"Model directory: {model_dir}\nLog directory: {log_dir}\nclasses: {nrof_classes}, "
+          f"weighting: {strategy.name}, weights head: {variant}\nreplicas: {distribution.num_replicas_in_sync}, "
+          f"dtype policy: {policy}, XLA: {'on' if jit_compile else 'off'}\nimage standardization: "
+          f"{model_config.image_standardization}, logits ReLU: {'on' if model_config.logits_relu else 'off'}")
+    step = TrainStep(model, strategy, settings.optimizer, settings.center_loss_factor, settings.center_loss_alfa,
+                     settings.lossweights_lr_factor, settings.moving_average_decay, settings.legacy_global_step,
+                     distribution=distribution, jit_compile=jit_compile)
+    pretrained = config.network.pretrained_model
+    if pretrained and not is_model_dir(pretrained) and resume_dir is None and config.network.restore_optimizer_state:
+        print(restore_optimizer_state(step, find_checkpoint_prefix(pretrained), settings.optimizer).format())
+    trainer = Trainer(config.loop, config.evaluation, step, model_config, data, model_dir, log_dir, progress)
+    if resume_dir is not None:
+        print(f"resuming from {trainer.restore(resume_dir)}")
+    elif chief:
+        trainer.logs.write_revision(command_line, SOURCE_DIR)
+    metrics = trainer.run(LearningRate(config.loop.learning_rate, config.loop.learning_rate_schedule_file))
+    return model_dir, log_dir, metrics

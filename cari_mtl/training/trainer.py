@@ -1,0 +1,209 @@
+"""The training loop: epochs of compiled steps, logs, evaluation, model directories, checkpoints.
+
+Model directory `<models_base_dir>/<YYYYmmdd-HHMMSS>/`:
+    run.json                     the log directory and settings of the run (read by --resume)
+    checkpoints/                 training checkpoints (tf.train.CheckpointManager, last 2): model,
+                                 both optimizers' slots, shared centers, moving averages, global step,
+                                 epoch and batch position, best accuracies
+    epoch_<NNNN>/                native model directory after each epoch (last 2 kept)
+    best_model_verifexpr/ best_model_expr/ best_model_cari/   native model directories of the
+                                 best verification / photo id / caricature id epoch
+A checkpoint is written at the end of every epoch (after its evaluation) and every
+`save_every_n_steps` iterations; TensorFlow writes the new files first and then replaces the
+`checkpoint` index atomically, so a kill during a write leaves the previous checkpoint usable.
+"""
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from cari_mtl.model.model_dir import save_model_dir
+from cari_mtl.runtime import finite_check
+from cari_mtl.training import resume
+from cari_mtl.training.dead_heads import DeadHeadGuard
+from cari_mtl.training.epoch_evaluation import METRIC_KEYS, EpochEvaluator, check_folds
+from cari_mtl.training.interrupt import StopRequest, TrainingInterrupted
+from cari_mtl.training.logs import TrainingLogs
+
+BEST_MODEL_DIRS = {"verification_accuracy": "best_model_verifexpr", "photo_id_accuracy": "best_model_expr",
+                   "caricature_id_accuracy": "best_model_cari"}
+RUN_FILE = "run.json"
+CHECKPOINT_DIR = "checkpoints"
+EPOCH_MODELS_KEPT = 2
+
+
+def epochs_to_run(max_nrof_epochs, legacy_global_step, nrof_optimizers):
+    """Python epochs the loop runs.
+
+    Default: `max_nrof_epochs`. Legacy: the original's loop tests `global_step // epoch_size` read
+    at the start of the previous epoch against --max_nrof_epochs while the global step grows by
+    one per optimizer and iteration, so it runs 1 + ceil(max / nrof_optimizers) epochs.
+    """
+    if max_nrof_epochs <= 0:
+        return 0
+    if not legacy_global_step:
+        return max_nrof_epochs
+    return 1 + math.ceil(max_nrof_epochs / nrof_optimizers)
+
+
+class Trainer:
+    """Runs `step` (a TrainStep) over `data` (TrainingData) as `loop` (LoopConfig) says, evaluating each
+    epoch as `evaluation` (EpochEvaluationConfig) says."""
+
+    def __init__(self, loop, evaluation, step, model_config, data, model_dir, log_dir, progress=True):
+        self.loop = loop
+        self.evaluation = evaluation
+        self.step = step
+        self.model_config = model_config
+        self.data = data
+        self.model_dir = Path(model_dir)
+        self.progress = progress
+        self.logs = TrainingLogs(log_dir)
+        self.epoch_done = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.batch_done = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.best = tf.Variable(tf.fill([len(METRIC_KEYS)], -1.0), trainable=False)
+        self.checkpoint = tf.train.Checkpoint(**step.checkpoint_objects(), epoch_done=self.epoch_done,
+                                              batch_done=self.batch_done, best=self.best)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.model_dir / CHECKPOINT_DIR),
+                                                  max_to_keep=2)
+        self.evaluator = None
+        self.dead_heads = DeadHeadGuard(model_config.nrof_classes, log_dir, relu=model_config.logits_relu)
+        self.stop = StopRequest()
+
+    def restore(self, model_dir=None):
+        """Restores the newest checkpoint of `model_dir` (default: this run's, where the chief writes;
+        another worker of a multi-worker run passes the chief's); returns its path.
+
+        A missing, unreadable or non-finite checkpoint is an error (CheckpointError / NonFiniteError)."""
+        latest = resume.find_resume_point(Path(model_dir or self.model_dir) / CHECKPOINT_DIR).prefix
+        resume.restore(self.checkpoint, latest)
+        finite_check.check_weights(self.step.model, latest)
+        return latest
+
+    def save_checkpoint(self):
+        return self.manager.save(checkpoint_number=int(self.step.global_step.numpy()))
+
+    def run(self, learning_rate):
+        """Trains until the epoch budget is spent; returns the last epoch's metrics (or None)."""
+        total = epochs_to_run(self.loop.max_nrof_epochs, self.loop.legacy_global_step, len(self.step.groups))
+        result = None
+        if int(self.epoch_done.numpy()) >= total:
+            print(f"the run in {self.model_dir} has already finished its {total} epoch(s) (step "
+                  f"{int(self.step.global_step.numpy())}): nothing to train; start a new run without --resume")
+        else:
+            self._evaluation()
+        with self.stop:
+            while int(self.epoch_done.numpy()) < total:
+                epoch = int(self.epoch_done.numpy()) + 1
+                self._train_epoch(epoch, learning_rate.rate(epoch), total)
+                result = self._end_epoch(epoch)
+                self._stop_if_requested(saved=True)
+        self.logs.close()
+        return result
+
+    def _stop_if_requested(self, saved=False):
+        """After a SIGINT/SIGTERM: save a checkpoint (unless just saved) and raise TrainingInterrupted."""
+        if self.stop.signum is None:
+            return
+        self.logs.close()
+        path = self.manager.latest_checkpoint if saved else self.save_checkpoint()
+        raise TrainingInterrupted(self.stop.signum, int(self.step.global_step.numpy()), path, self.model_dir)
+
+    def _train_epoch(self, epoch, rate, total):
+        skip = int(self.batch_done.numpy())
+        bar = tqdm(total=self.loop.epoch_size, initial=skip, desc=f"epoch {epoch}/{total}", unit="step",
+                   disable=not self.progress)
+        for images, labels, is_cari in self.data.batches(epoch, skip):
+            values = {k: float(v) for k, v in self.step(images, labels, is_cari, rate).items()}
+            if self.step.loss_scale is None:
+                finite_check.check_losses(values, int(values["global_step"]), self.manager.latest_checkpoint,
+                                          self.model_dir)
+            self.batch_done.assign_add(1)
+            self.logs.step(int(values["global_step"]), values)
+            self.dead_heads.update(int(values["global_step"]), values)
+            bar.update(1)
+            bar.set_postfix(L1=f"{values['L1']:.3f}", L2=f"{values['L2']:.3f}", L3=f"{values['L3']:.3f}",
+                            w=f"{values['w1']:.2f}/{values['w2']:.2f}/{values['w3']:.2f}")
+            every = self.loop.save_every_n_steps
+            if every and int(self.batch_done.numpy()) % every == 0:
+                self.logs.flush()
+                self.save_checkpoint()
+            self._stop_if_requested()
+        bar.close()
+
+    def _end_epoch(self, epoch):
+        step = int(self.step.global_step.numpy())
+        self.logs.flush()
+        epoch_dir = save_model_dir(self.step.model, self.model_dir / f"epoch_{epoch:04d}", self.model_config)
+        self._prune_epoch_dirs()
+        if self.loop.log_histograms:
+            self.logs.histograms(step, self.step.model.trainable_variables)
+        result = self._evaluate(step, epoch, epoch_dir)
+        self.epoch_done.assign_add(1)
+        self.batch_done.assign(0)
+        self.save_checkpoint()
+        return result
+
+    def _evaluation(self):
+        """The per-epoch evaluator, made (test images decoded, folds checked) before the first step."""
+        if self.evaluator is None:
+            settings = self.evaluation
+            check_folds(len(self.data.test_split.pair_issame), settings.nrof_folds)
+            self.evaluator = EpochEvaluator(self.step.model, self.model_config.image_size, self.data.test_split,
+                                            settings.batch_size, settings.nrof_folds, settings.far, settings.mode,
+                                            self.progress, seed=settings.seed, legacy_folds=settings.legacy_folds,
+                                            legacy_val=settings.legacy_val,
+                                            standardization=self.model_config.image_standardization)
+        return self.evaluator
+
+    def _evaluate(self, step, epoch, epoch_dir):
+        metrics, features = self._evaluation().evaluate()
+        best = dict(zip(METRIC_KEYS, self.best.numpy().tolist()))
+        for index, key in enumerate(METRIC_KEYS):
+            if not np.isnan(metrics[key]) and metrics[key] > best[key]:
+                best[key] = metrics[key]
+                if key in BEST_MODEL_DIRS:
+                    _copy_model_dir(epoch_dir, self.model_dir / BEST_MODEL_DIRS[key])
+                if key == "verification_accuracy":
+                    self.logs.save_features("cari-visual-verif", _emb=features["pair_embeddings"],
+                                            _pairlabel=features["pair_issame"])
+                if key == "caricature_id_accuracy":
+                    self.logs.save_features("id", _emb=features["id_embeddings"], _label=features["id_labels"])
+        self.best.assign([best[k] for k in METRIC_KEYS])
+        self.logs.epoch(step, epoch, metrics, best)
+        print(f"epoch {epoch} (step {step}): " + ", ".join(f"{k} {metrics[k]:.4f}" for k in METRIC_KEYS))
+        return metrics
+
+    def _prune_epoch_dirs(self):
+        for old in sorted(self.model_dir.glob("epoch_*"))[:-EPOCH_MODELS_KEPT]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _copy_model_dir(source, target):
+    """Atomic replace of `target` by a copy of the native model directory `source`."""
+    staging = target.with_name(f".{target.name}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging)
+    retired = target.with_name(f".{target.name}.old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if target.exists():
+        target.rename(retired)
+    staging.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def write_run_file(model_dir, log_dir, settings):
+    (Path(model_dir) / RUN_FILE).write_text(json.dumps({"log_dir": str(log_dir), **settings}, indent=2) + "\n")
+
+
+def read_run_file(model_dir):
+    path = Path(model_dir) / RUN_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: --resume must name the model directory of a run "
+                                f"(<models_base_dir>/<timestamp>/)")
+    return json.loads(path.read_text())

@@ -1,0 +1,92 @@
+"""Training data for the training command: the dataset's split plus the input pipeline's batches.
+
+`--dataset cavi` reads the CaVI tree and `--test_pairs` with the original split (every
+`--downsample`-th pair is a test pair); `--dataset webcari` reads `--train_pairs` and `--test_pairs`.
+What the readers could not use is reported once at the start; images the pipeline could not decode
+are reported when first met and counted at the end of every epoch.
+"""
+
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+import tensorflow as tf
+
+from cari_mtl.data.cavi import cavi_split
+from cari_mtl.data.pipeline import TrainingPipeline
+from cari_mtl.data.split import Skips, report_skips
+from cari_mtl.data.webcari import webcari_split
+from cari_mtl.training.epoch_evaluation import EvaluationSplit
+
+
+@dataclass
+class TrainingData:
+    """`batches(epoch, skip)` yields the (images, labels, is_cari) batches of epoch `epoch` (1-based)
+    after the first `skip`; it must be deterministic for a given epoch so resuming continues exactly."""
+    batches: Callable
+    test_split: object
+
+
+def read_split(config):
+    """The DatasetSplit of a DataConfig: its dataset's reader over data_dir and the pairs files."""
+    if config.dataset == "webcari":
+        return webcari_split(config.data_dir, config.train_pairs, config.test_pairs)
+    return cavi_split(config.data_dir, config.test_pairs, config.downsample)
+
+
+def evaluation_split(split):
+    """The per-epoch evaluation's view of a DatasetSplit: test pairs and each test image once."""
+    return EvaluationSplit(list(split.test_pair_paths), [bool(same) for same in split.test_issame],
+                           list(split.test_paths), [int(label) for label in split.test_labels],
+                           [int(flag) for flag in split.test_is_caricature],
+                           [int(label) for label in split.test_pair_labels])
+
+
+def missing_modality_warning(train_is_caricature):
+    """A warning when the training split holds no caricature (or no photo): that loss is 0 all along."""
+    caricatures = int(sum(train_is_caricature))
+    if caricatures == 0:
+        return "warning: no caricature in the training split: L3 is 0 and the caricature head will not learn"
+    if caricatures == len(train_is_caricature):
+        return "warning: no photo in the training split: L2 is 0 and the photo head will not learn"
+    return None
+
+
+def counted_batches(pipeline, out=None):
+    """`batches(epoch, skip)` of the pipeline for the train step (int64 labels and modality flags);
+    after each epoch it prints how many reads were skipped."""
+
+    def batches(epoch, skip):
+        before = sum(pipeline.skips.counts.values())
+        for images, labels, is_cari in pipeline.batches(epoch, skip):
+            yield images, tf.cast(labels, tf.int64), tf.cast(is_cari, tf.int64)
+        skipped = sum(pipeline.skips.counts.values()) - before
+        if skipped:
+            print(f"epoch {epoch}: {skipped} undecodable image reads skipped and replaced "
+                  f"({len(pipeline.skipped_files)} distinct files so far)", file=out or sys.stderr)
+
+    return batches
+
+
+def load_training_data(config):
+    """The split and input pipeline of a DataConfig, ready for the trainer.
+
+    Args:
+        config: the DataConfig.
+    Returns:
+        (TrainingData, number of classes of the training split).
+    """
+    split = read_split(config)
+    report_skips(Skips.from_dicts(split.skipped, split.skipped_examples))
+    print(f"{config.dataset}: {len(split.class_names)} classes, {len(split.train_paths)} training images "
+          f"({int(split.train_is_caricature.sum())} caricatures), {len(split.test_issame)} test pairs, "
+          f"{len(split.test_paths)} test images")
+    warning = missing_modality_warning(split.train_is_caricature)
+    if warning:
+        print(warning, file=sys.stderr)
+    pipeline = TrainingPipeline.from_split(
+        split, config.image_size, config.batch_size, config.epoch_size, seed=config.seed,
+        random_crop=config.random_crop, random_flip=config.random_flip, random_rotate=config.random_rotate,
+        num_parallel_calls=config.preprocess_threads or tf.data.AUTOTUNE,
+        standardization=config.image_standardization)
+    return TrainingData(counted_batches(pipeline), evaluation_split(split)), len(split.class_names)

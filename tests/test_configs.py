@@ -1,0 +1,40 @@
+"""Flags become typed configs once, in the command layer; shared flags mean the same in every command."""
+
+from cari_mtl.commands.evaluation_flags import evaluation_config, evaluation_parser, parse_evaluation_arguments
+from cari_mtl.commands.training_flags import parse_training_arguments, training_config, training_parser
+from cari_mtl.evaluation.config import EvaluationConfig
+from cari_mtl.model.loading import ModelSource
+from cari_mtl.runtime.speed import SpeedOptions
+
+SHARED = ("--lfw_batch_size", "--lfw_nrof_folds", "--far", "--evaluate_mode", "--legacy_val", "--xla",
+          "--mixed_precision", "--image_standardization")
+
+
+def test_training_flags_reach_their_config_groups():
+    args = parse_training_arguments(["--dataset", "webcari", "--lfw_batch_size", "7", "--evaluate_mode", "Euclidian",
+                                     "--no_restore_optimizer_state", "--xla", "off", "--seed", "3",
+                                     "--loss_weight_base2", "0.5", "--nrof_preprocess_threads", "2"])
+    config = training_config(args)
+    assert config.step.lossweights_lr_factor == 10.0 and config.step.loss_weight_base == (0.0, 0.5, 0.0)
+    assert (config.evaluation.batch_size, config.evaluation.mode, config.evaluation.seed) == (7, "euclidean", 3)
+    assert not config.network.restore_optimizer_state and config.speed == SpeedOptions("off", "auto")
+    assert (config.data.dataset, config.data.preprocess_threads, config.data.seed) == ("webcari", 2, 3)
+    assert (config.network.image_standardization, config.network.logits_relu) == ("prewhiten", True)
+
+
+def test_evaluation_flags_give_the_evaluation_config(tmp_path):
+    parser = evaluation_parser("test", "cavi")
+    args = parse_evaluation_arguments(parser, ["--data_dir", "D", "--model_dir", "M", "--test_pairs", "P",
+                                               "--evaluate_mode", "similarity", "--lfw_nrof_folds", "4",
+                                               "--logs_base_dir", str(tmp_path), "--image_size", "96"])
+    assert evaluation_config(args) == EvaluationConfig(ModelSource("M", 96), logs_base_dir=str(tmp_path),
+                                                       nrof_folds=4, mode="similarity")
+
+
+def test_shared_flags_have_one_definition():
+    training = training_parser()._option_string_actions
+    for kind in ("cavi", "webcari"):
+        evaluation = evaluation_parser("test", kind)._option_string_actions
+        for flag in SHARED:
+            assert (training[flag].help, training[flag].default, training[flag].choices) == \
+                   (evaluation[flag].help, evaluation[flag].default, evaluation[flag].choices), flag
