@@ -1,5 +1,21 @@
-"""Installs the cari_mtl library; scripts in train/, evaluate/, align/ and models/ run from the checkout."""
+"""Installs the cari_mtl library (the network definition included) and a console script per command.
+
+The scripts in train/, evaluate/, align/ and models/ still run from the checkout; the console scripts
+(listed in cari_mtl/commands.py) run the same code from an installed package.
+"""
+import importlib.util
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+
+def console_scripts():
+    """`cari-x = cari_mtl.commands:cari_x` entries, read from cari_mtl/commands.py without importing the package."""
+    spec = importlib.util.spec_from_file_location("cari_mtl_commands", Path(__file__).parent / "cari_mtl" / "commands.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.console_scripts()
+
 
 setup(
     name="cari-mtl",
@@ -21,8 +37,10 @@ setup(
         "tqdm>=4.66",
         "matplotlib>=3.8",
         "pillow>=10.0",
+        "tensorboard>=2.16",
     ],
     extras_require={
         "test": ["pytest>=8.0"],
     },
+    entry_points={"console_scripts": console_scripts()},
 )

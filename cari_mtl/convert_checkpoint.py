@@ -27,7 +27,7 @@ def parse_arguments(argv):
                         help="also initialise the caricature branch from branch 1, as the paper says "
                              "(the original code does not)")
     parser.add_argument("--model_def", default=None,
-                        help="network definition file (default models/inception_resnet_v1_cari_vis.py)")
+                        help="network definition file (default: the package's inception_resnet_v1_cari_vis.py)")
     add_image_standardization_flag(parser)
     add_logits_relu_flag(parser)
     return parser.parse_args(argv)

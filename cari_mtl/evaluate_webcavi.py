@@ -1,0 +1,28 @@
+r"""Photo-caricature verification on a WebCaricature protocol file (the original's evaluate_webcavi.py).
+
+    python evaluate/evaluate_webcavi.py --data_dir WEBCARI_FACES --model_dir MODEL \
+        --test_pairs FV_Test1.txt [--far 0.001 --seed 0]
+
+All pairs of the protocol file are used, shuffled with --seed and split into --lfw_nrof_folds
+folds. Results: <logs_base_dir>/<YYYYmmdd-HHMMSS>/validation_on_dataset.txt, metrics.json,
+roc.png, false_pairs.png, false_images/.
+"""
+
+import sys
+
+from cari_mtl.cli import run_cli
+from cari_mtl.data.webcari import read_webcari_pairs
+from cari_mtl.evaluation import verify
+from cari_mtl.evaluation_flags import evaluation_parser, parse_evaluation_arguments
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_evaluation_arguments(evaluation_parser(__doc__, "webcari"), argv)
+    pair_paths, issame = read_webcari_pairs(args.test_pairs, args.data_dir)
+    verify(args, pair_paths, issame, command_line=" ".join(["evaluate_webcavi.py", *argv]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
