@@ -3,9 +3,9 @@
 Readers of the datasets (cari_mtl.data.cavi / webcari) hand over image paths and labels; this
 module only runs the network and the protocols of spec §7 and writes, in a new
 `<logs_base_dir>/<YYYYmmdd-HHMMSS>/` directory:
-- verification: validation_on_dataset.txt, metrics.json, roc.png, false_pairs.png,
+- verification: validation_on_dataset.txt, metrics.json, scores.npz, roc.png, false_pairs.png,
   false_images/{false_positive,false_negative}/<i>/ (copies of each false pair);
-- identification: Rank_on_dataset.txt, metrics.json;
+- identification: Rank_on_dataset.txt, metrics.json, scores.npz;
 - with --features_dir: features.npz (paths and embeddings) there as well.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cari_mtl import metrics, plots, reports
+from cari_mtl import metrics, plots, reports, scores
 from cari_mtl.evaluation_flags import open_evaluation_model
 from cari_mtl.features import compute_features
 from cari_mtl.finite_check import NonFiniteError, drop_nonfinite_rows
@@ -87,10 +87,14 @@ def verify(args, pair_paths, issame, command_line=None):
         embeddings, issame, nrof_folds=args.lfw_nrof_folds, far_target=args.far,
         legacy_val=args.legacy_val, mode=args.evaluate_mode,
     )
+    distances = metrics.pair_distances(embeddings, args.evaluate_mode)
+    at_targets = scores.val_at_far_targets(distances, issame, args.lfw_nrof_folds, args.legacy_val)
     log_dir = new_log_dir(args.logs_base_dir)
     false_positives, false_negatives = reports.write_validation_report(
         log_dir / reports.VALIDATION_REPORT, command_line or " ".join(sys.argv), result, pair_paths)
-    reports.write_json(log_dir / reports.METRICS_JSON, reports.verification_json(result))
+    reports.write_json(log_dir / reports.METRICS_JSON, {**reports.verification_json(result), **at_targets})
+    scores.write_verification_scores(log_dir / scores.SCORES_NPZ, distances, issame, result, pair_paths,
+                                     args.lfw_nrof_folds, at_targets)
     plots.plot_roc(result["fpr"], result["tpr"], log_dir / "roc.png")
     plots.plot_false_pairs(false_positives, false_negatives, log_dir / "false_pairs.png")
     reports.copy_false_pairs(log_dir, false_positives, false_negatives)
@@ -123,6 +127,9 @@ def identify(args, protocols, command_line=None):
     by_path = embed(args, everything)
     summaries = {name: _identify_folds(folds, by_path, args) for name, folds in protocols.items()}
     log_dir = new_log_dir(args.logs_base_dir)
+    scores.write_identification_scores(log_dir / scores.SCORES_NPZ, {
+        name: [(fold[0], ranks) for fold, ranks in zip(folds, summaries[name]["ranks"])]
+        for name, folds in protocols.items()})
     reports.write_rank_report(log_dir / reports.RANK_REPORT, command_line or " ".join(sys.argv), summaries,
                               args.rank_n)
     reports.write_json(log_dir / reports.METRICS_JSON, reports.identification_json(summaries, args.rank_n))
@@ -137,10 +144,11 @@ def identify(args, protocols, command_line=None):
 
 
 def _identify_folds(folds, by_path, args):
-    rank1, rankn = [], []
+    rank1, rankn, ranks = [], [], []
     for probe_paths, probe_labels, gallery_paths, gallery_labels in folds:
         probes = np.stack([by_path[p] for p in probe_paths])
         gallery = np.stack([by_path[p] for p in gallery_paths])
+        ranks.append(metrics.rank_ranks(probes, probe_labels, gallery, gallery_labels))
         accuracy = metrics.rank_n_accuracy(probes, probe_labels, gallery, gallery_labels, ranks=(1, args.rank_n))
         rank1.append(accuracy[1])
         if args.legacy_rank:
@@ -149,7 +157,7 @@ def _identify_folds(folds, by_path, args):
             rankn.append(accuracy[args.rank_n])
     return {
         "folds": len(folds), "ranking": "legacy" if args.legacy_rank else "exact",
-        "rank1": rank1, "rankn": rankn,
+        "rank1": rank1, "rankn": rankn, "ranks": ranks,
         "rank1_mean": float(np.mean(rank1)), "rank1_std": float(np.std(rank1)),
         "rankn_mean": float(np.mean(rankn)), "rankn_std": float(np.std(rankn)),
     }
