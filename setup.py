@@ -41,6 +41,7 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8.0"],
+        "onnx": ["tf2onnx>=1.17", "onnx>=1.16", "onnxruntime>=1.18"],
     },
     entry_points={"console_scripts": console_scripts()},
 )

@@ -1,6 +1,6 @@
 """Exports a trained model for use without cari-mtl: a TF SavedModel, a Keras `.keras` file or a TFLite model.
 
-    python -m cari_mtl.export --model_dir DIR --format savedmodel|keras|tflite --output PATH
+    python -m cari_mtl.export --model_dir DIR --format savedmodel|keras|tflite|onnx --output PATH
 
 savedmodel: a directory for `tf.saved_model.load` (TensorFlow only, no cari_mtl import needed). Its
   `serving_default` signature takes `images`, float32 [N, S, S, 3] RGB pixels in 0..255 at the model's
@@ -9,6 +9,8 @@ savedmodel: a directory for `tf.saved_model.load` (TensorFlow only, no cari_mtl 
   `embeddings_visual`, `embeddings_cari` [N, 1792] (L2-normalised) and `logits_verif`,
   `logits_visual`, `logits_cari` [N, K].
 tflite: the same signature and outputs, converted to a float32 TFLite flatbuffer.
+onnx: the same signature and outputs as an ONNX model (opset 17), converted from the SavedModel by
+  tf2onnx, an optional dependency: pip install "cari-mtl[onnx]".
 keras: the Keras network itself (`keras.models.load_model` after `import cari_mtl.inception_resnet_v1_cari_vis`,
   which registers its L2Normalize layer); its input is already standardised, its outputs are the
   full dict of the network (prelogits, embeddings, logits, task weights).
@@ -18,7 +20,9 @@ Images of another size must be resized first (extract_features standardises, the
 """
 
 import argparse
+import importlib.util
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -32,7 +36,8 @@ from cari_mtl.model_flags import add_image_standardization_flag
 from cari_mtl.model_loading import open_model
 from cari_mtl.output_dirs import require_writable_dir
 
-FORMATS = ("savedmodel", "keras", "tflite")
+FORMATS = ("savedmodel", "keras", "tflite", "onnx")
+ONNX_OPSET = 17
 SIGNATURE = "serving_default"
 INPUT_NAME = "images"
 CUSTOM_PACKAGE = "cari_mtl"
@@ -77,6 +82,21 @@ def export_tflite(model, config, output):
         Path(output).write_bytes(converter.convert())
 
 
+def export_onnx(model, config, output):
+    """ONNX of the serving signature: tf2onnx's converter run on a temporary SavedModel."""
+    if importlib.util.find_spec("tf2onnx") is None:
+        raise ValueError('--format onnx needs the tf2onnx package: pip install "cari-mtl[onnx]"')
+    with tempfile.TemporaryDirectory() as staging:
+        export_savedmodel(model, config, Path(staging) / "savedmodel")
+        completed = subprocess.run([sys.executable, "-m", "tf2onnx.convert", "--saved-model",
+                                    str(Path(staging) / "savedmodel"), "--signature_def", SIGNATURE,
+                                    "--opset", str(ONNX_OPSET), "--output", str(output)],
+                                   capture_output=True, text=True)
+    if completed.returncode != 0:
+        last = (completed.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ValueError(f"tf2onnx could not convert {output.name} ({last}); export --format savedmodel instead")
+
+
 def export_keras(model, output):
     """`.keras` full-model file; custom layers of network files that predate the registration (older model
     directories' model_def.py) are registered under `cari_mtl` first, the name the package's classes use."""
@@ -107,6 +127,8 @@ def export_model(model_dir, fmt, output, image_size=160, nrof_classes=None, imag
             raise
     elif fmt == "tflite":
         export_tflite(model, config, output)
+    elif fmt == "onnx":
+        export_onnx(model, config, output)
     else:
         export_keras(model, output)
     return output, config
@@ -115,9 +137,9 @@ def export_model(model_dir, fmt, output, image_size=160, nrof_classes=None, imag
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_dir", required=True, help="native model directory or TF1 checkpoint directory")
-    parser.add_argument("--format", required=True, choices=FORMATS, help="savedmodel, keras or tflite")
+    parser.add_argument("--format", required=True, choices=FORMATS, help="savedmodel, keras, tflite or onnx (needs tf2onnx)")
     parser.add_argument("--output", required=True,
-                        help="directory (savedmodel, must not exist), .keras file or .tflite file to write")
+                        help="directory (savedmodel, must not exist), .keras, .tflite or .onnx file to write")
     parser.add_argument("--image_size", type=int, default=160,
                         help="input size when --model_dir is a TF1 checkpoint (default 160)")
     parser.add_argument("--nrof_classes", type=int, default=None,

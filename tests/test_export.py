@@ -85,6 +85,20 @@ def test_tflite_matches_extract_features(model_dir, reference, tmp_path):
         np.testing.assert_allclose(outputs[name], expected[name], atol=1e-4, err_msg=name)
 
 
+def test_onnx_matches_extract_features(model_dir, reference, tmp_path):
+    pytest.importorskip("tf2onnx")
+    ort = pytest.importorskip("onnxruntime")
+    paths, expected = reference
+    output = tmp_path / "model.onnx"
+    assert export_main(["--model_dir", str(model_dir), "--format", "onnx", "--output", str(output)]) == 0
+    session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
+    names = [node.name for node in session.get_outputs()]
+    outputs = dict(zip(names, session.run(None, {session.get_inputs()[0].name: pixels(paths)})))
+    assert set(names) == set(COMPARED)
+    for name in COMPARED:
+        np.testing.assert_allclose(outputs[name], expected[name], atol=1e-4, err_msg=name)
+
+
 def test_keras_file_round_trip_in_a_fresh_process(model_dir, reference, tmp_path):
     from cari_mtl.data.eval_loader import load_eval_batch
     from cari_mtl.model_dir import load_model_dir
