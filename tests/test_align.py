@@ -206,7 +206,7 @@ def _load_script(name):
 
 def test_script_aligns_and_reports(tmp_path, detector, face_rgb, monkeypatch, capsys):
     script = _load_script("align_dataset_mtcnn")
-    monkeypatch.setattr(script, "FaceDetector", lambda device: detector)
+    monkeypatch.setattr("cari_mtl.align_dataset_mtcnn.FaceDetector", lambda device: detector)  # the script's code
     _write_tree(tmp_path / "in", face_rgb)
     argv = ["--input_dir", str(tmp_path / "in"), "--output_dir", str(tmp_path / "out"), "--image_size", "48"]
     assert script.main(argv) == 0
@@ -218,7 +218,7 @@ def test_script_names_a_missing_input_directory(tmp_path, detector, monkeypatch,
     from cari_mtl.cli import run_cli
 
     script = _load_script("align_dataset_mtcnn")
-    monkeypatch.setattr(script, "FaceDetector", lambda device: detector)
+    monkeypatch.setattr("cari_mtl.align_dataset_mtcnn.FaceDetector", lambda device: detector)  # the script's code
     argv = ["--input_dir", str(tmp_path / "missing"), "--output_dir", str(tmp_path / "out")]
     assert run_cli(script.main, argv) == 2
     assert "missing" in capsys.readouterr().err
