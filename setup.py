@@ -10,8 +10,9 @@ from setuptools import find_packages, setup
 
 
 def console_scripts():
-    """`cari-x = cari_mtl.commands:cari_x` entries, read from cari_mtl/commands.py without importing the package."""
-    spec = importlib.util.spec_from_file_location("cari_mtl_commands", Path(__file__).parent / "cari_mtl" / "commands.py")
+    """`cari-x = cari_mtl.commands:cari_x` entries, read from cari_mtl/commands.py without importing cari_mtl."""
+    path = Path(__file__).parent / "cari_mtl" / "commands.py"
+    spec = importlib.util.spec_from_file_location("cari_mtl_commands", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.console_scripts()

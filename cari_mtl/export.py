@@ -137,7 +137,8 @@ def export_model(model_dir, fmt, output, image_size=160, nrof_classes=None, imag
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_dir", required=True, help="native model directory or TF1 checkpoint directory")
-    parser.add_argument("--format", required=True, choices=FORMATS, help="savedmodel, keras, tflite or onnx (needs tf2onnx)")
+    parser.add_argument("--format", required=True, choices=FORMATS,
+                        help="savedmodel, keras, tflite or onnx (needs tf2onnx)")
     parser.add_argument("--output", required=True,
                         help="directory (savedmodel, must not exist), .keras, .tflite or .onnx file to write")
     parser.add_argument("--image_size", type=int, default=160,

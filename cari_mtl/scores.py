@@ -37,7 +37,8 @@ def far_key(far):
 
 def val_at_far_targets(distances, issame, nrof_folds, legacy_val=False):
     """{val_at_far_0.001: VAL mean over the folds, ...} for FAR_TARGETS, by the protocol of --far."""
-    return {far_key(far): metrics.verification_from_distances(distances, issame, nrof_folds, far, legacy_val)["val_mean"]
+    return {far_key(far): metrics.verification_from_distances(distances, issame, nrof_folds, far,
+                                                               legacy_val)["val_mean"]
             for far in FAR_TARGETS}
 
 

@@ -1,4 +1,5 @@
-"""cari_mtl.export: SavedModel (loaded where cari_mtl cannot be imported), .keras and TFLite against extract_features."""
+"""cari_mtl.export: SavedModel (loaded where cari_mtl cannot be imported), .keras, TFLite, ONNX against
+extract_features."""
 
 import subprocess
 import sys

@@ -42,16 +42,16 @@ def run_installed(site, code, tmp_path, *args):
 
 
 def test_installed_package_builds_and_reloads_a_model_elsewhere(installed, tmp_path):
-    output = run_installed(installed, f"""
+    output = run_installed(installed, """
         import json
         import cari_mtl
         from cari_mtl.model_dir import ModelConfig, save_model_dir
         config = ModelConfig(image_size=80, nrof_classes=3)
         save_model_dir(config.build(), "model", config)
         model = cari_mtl.load_model("model")
-        print(json.dumps({{"package": cari_mtl.__file__, "model_def": config.model_def,
+        print(json.dumps({"package": cari_mtl.__file__, "model_def": config.model_def,
                           "outputs": sorted(model.keras_model.output),
-                          "copied": open("model/model_def.py").read() == open(config.model_def).read()}}))
+                          "copied": open("model/model_def.py").read() == open(config.model_def).read()}))
     """, tmp_path)
     report = json.loads(output.strip().splitlines()[-1])
     assert Path(report["package"]).is_relative_to(installed)
