@@ -15,6 +15,7 @@ compiled forward pass of extract_features and the evaluation scripts), faces are
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from cari_mtl.features import FeatureExtractor
 from cari_mtl.finite_check import drop_nonfinite_rows
 from cari_mtl.image_jobs import ImageFailed
 from cari_mtl.metrics import pair_distances, squared_distance_matrix
-from cari_mtl.model_loading import open_model
+from cari_mtl.evaluation_flags import open_evaluation_model
 from cari_mtl.reports import METRICS_JSON
 
 BRANCHES = {"verification": "embeddings", "photo": "embeddings_visual", "caricature": "embeddings_cari"}
@@ -49,16 +50,20 @@ class Identification:
     indices: np.ndarray
 
 
-def load_model(path, image_size=160, nrof_classes=None, image_standardization=None, metrics=None):
+def load_model(path, image_size=160, nrof_classes=None, image_standardization=None, metrics=None,
+               xla="auto", mixed_precision="auto"):
     """A FaceModel from a native model directory or a TF1 checkpoint directory (converted on the fly).
 
     image_size, nrof_classes: for a TF1 checkpoint (a model directory has its own). image_standardization:
     `prewhiten` or `fixed`, overriding the model directory's stored value (a TF1 checkpoint: prewhiten).
     metrics: an evaluation's metrics.json (or its run directory) whose best_threshold `verify` uses.
+    xla, mixed_precision: as the flags of extract_features (auto: on a GPU only; float32 on a CPU); the
+    model is opened by the same function as there.
     """
-    keras_model, config = open_model(path, image_size=image_size, nrof_classes=nrof_classes,
-                                     image_standardization=image_standardization)
-    return FaceModel(keras_model, config, read_threshold(metrics) if metrics is not None else None)
+    flags = SimpleNamespace(model_dir=path, image_size=image_size, nrof_classes=nrof_classes,
+                            image_standardization=image_standardization, xla=xla, mixed_precision=mixed_precision)
+    keras_model, config, jit_compile = open_evaluation_model(flags)
+    return FaceModel(keras_model, config, read_threshold(metrics) if metrics is not None else None, jit_compile)
 
 
 def read_threshold(source):
@@ -83,8 +88,8 @@ class FaceModel:
     the `detect` method of cari_mtl.align.FaceDetector can be put there).
     """
 
-    def __init__(self, keras_model, config, threshold=None):
-        self.keras_model, self.config, self.threshold = keras_model, config, threshold
+    def __init__(self, keras_model, config, threshold=None, jit_compile=False):
+        self.keras_model, self.config, self.threshold, self.jit_compile = keras_model, config, threshold, jit_compile
         self.face_detector = None
         self._extractors = {}
 
@@ -157,6 +162,7 @@ class FaceModel:
         key = (batch_size, name)
         if key not in self._extractors:
             self._extractors[key] = FeatureExtractor(self.keras_model, self.config.image_size, batch_size, (name,),
+                                                     jit_compile=self.jit_compile,
                                                      standardization=self.config.image_standardization)
         return self._extractors[key]
 
