@@ -13,7 +13,8 @@ from cari_mtl.evaluation import reports
 from test_evaluate_helpers import evaluation_config, save_untrained_model, write_image
 
 VERIFICATION_KEYS = {"accuracy_mean", "accuracy_std", "val_mean", "val_std", "far", "auc_mean", "auc_std",
-                     "best_threshold", "pairs_same", "pairs_different"}
+                     "best_threshold", "pairs_same", "pairs_different", "val_at_far_0.001", "val_at_far_0.01",
+                     "val_at_far_0.1"}
 
 
 @pytest.fixture(scope="module")

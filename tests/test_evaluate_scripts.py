@@ -34,7 +34,9 @@ def only_run_dir(logs):
 def check_verification_outputs(run_dir, expected_pairs):
     document = json.loads((run_dir / "metrics.json").read_text())
     assert set(document) == {"accuracy_mean", "accuracy_std", "val_mean", "val_std", "far", "auc_mean",
-                             "auc_std", "best_threshold", "pairs_same", "pairs_different"}
+                             "auc_std", "best_threshold", "pairs_same", "pairs_different", "val_at_far_0.001",
+                             "val_at_far_0.01", "val_at_far_0.1"}
+    assert (run_dir / "scores.npz").is_file()
     assert (document["pairs_same"], document["pairs_different"]) == expected_pairs
     text = (run_dir / "validation_on_dataset.txt").read_text()
     accuracy = re.search(r"Average accuracy: ([\d.]+)\+-([\d.]+)", text)

@@ -89,8 +89,9 @@ def add_data_flags(parser):
 
 def add_model_flags(parser):
     parser.add_argument("--model_def", default=str(DEFAULT_MODEL_DEF),
-                        help="network definition file (default: models/inception_resnet_v1_cari_vis.py of "
-                             "this checkout; the original's default 'models.nn4' does not exist here)")
+                        help="network definition file (default: the package's inception_resnet_v1_cari_vis.py, "
+                             "also reachable as models/inception_resnet_v1_cari_vis.py of the checkout; the "
+                             "original's default 'models.nn4' does not exist here)")
     parser.add_argument("--pretrained_model", default=None,
                         help="start from a TF1 checkpoint directory (converted on load) or a native model "
                              "directory")

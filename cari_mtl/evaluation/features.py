@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from cari_mtl.images.eval_loader import load_eval_image
+from cari_mtl.images.eval_loader import load_eval_image, prepare_eval_image
 
 FEATURE_NAMES = (
     "embeddings", "embeddings_visual", "embeddings_cari",
@@ -38,9 +38,12 @@ def inference_function(model, names=FEATURE_NAMES, jit_compile=False):
     return infer
 
 
-def _load_or_none(path, image_size, standardization):
+def _load_or_none(image, image_size, standardization):
+    """`image` is a file path or an RGB uint8 array (already decoded: the rest of the loader is the same)."""
     try:
-        return load_eval_image(path, image_size, standardization)
+        if isinstance(image, np.ndarray):
+            return prepare_eval_image(image, image_size, standardization)
+        return load_eval_image(image, image_size, standardization)
     except (OSError, ValueError):
         return None
 
@@ -89,7 +92,9 @@ class FeatureExtractor:
         self.widths = {name: model.output[name].shape[-1] for name in names}
 
     def __call__(self, paths, progress=True):
-        """({name: [N, D] float32}, valid [N] bool); rows of unreadable images are zeros, valid False."""
+        """({name: [N, D] float32}, valid [N] bool); rows of unreadable images are zeros, valid False.
+
+        `paths` may also hold RGB uint8 arrays (cari_mtl.api), loaded like a decoded file."""
         paths = list(paths)
         features = {name: np.zeros((len(paths), width), dtype=np.float32) for name, width in self.widths.items()}
         valid = np.zeros(len(paths), dtype=bool)

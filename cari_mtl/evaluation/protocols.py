@@ -3,9 +3,9 @@
 Readers of the datasets (cari_mtl.data.cavi / webcari) hand over image paths and labels; this
 module only runs the network and the protocols (PORTING E1-E19) and writes, in a new
 `<logs_base_dir>/<YYYYmmdd-HHMMSS>/` directory:
-- verification: validation_on_dataset.txt, metrics.json, roc.png, false_pairs.png,
+- verification: validation_on_dataset.txt, metrics.json, scores.npz, roc.png, false_pairs.png,
   false_images/{false_positive,false_negative}/<i>/ (copies of each false pair);
-- identification: Rank_on_dataset.txt, metrics.json;
+- identification: Rank_on_dataset.txt, metrics.json, scores.npz;
 - with --features_dir: features.npz (paths and embeddings) there as well.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cari_mtl.evaluation import metrics, plots, reports
+from cari_mtl.evaluation import metrics, plots, reports, scores
 from cari_mtl.evaluation.features import compute_features
 from cari_mtl.model.loading import open_inference_model
 from cari_mtl.runtime.finite_check import NonFiniteError, drop_nonfinite_rows
@@ -88,10 +88,14 @@ def verify(config, pair_paths, issame, command_line=None):
         embeddings, issame, nrof_folds=config.nrof_folds, far_target=config.far,
         legacy_val=config.legacy_val, mode=config.mode,
     )
+    distances = metrics.pair_distances(embeddings, config.mode)
+    at_targets = scores.val_at_far_targets(distances, issame, config.nrof_folds, config.legacy_val)
     log_dir = new_log_dir(config.logs_base_dir)
     false_positives, false_negatives = reports.write_validation_report(
         log_dir / reports.VALIDATION_REPORT, command_line or " ".join(sys.argv), result, pair_paths)
-    reports.write_json(log_dir / reports.METRICS_JSON, reports.verification_json(result))
+    reports.write_json(log_dir / reports.METRICS_JSON, {**reports.verification_json(result), **at_targets})
+    scores.write_verification_scores(log_dir / scores.SCORES_NPZ, distances, issame, result, pair_paths,
+                                     config.nrof_folds, at_targets)
     plots.plot_roc(result["fpr"], result["tpr"], log_dir / "roc.png")
     plots.plot_false_pairs(false_positives, false_negatives, log_dir / "false_pairs.png")
     reports.copy_false_pairs(log_dir, false_positives, false_negatives)
@@ -129,6 +133,9 @@ def identify(config, protocols, command_line=None):
     by_path = embed(config, everything)
     summaries = {name: _identify_folds(folds, by_path, config) for name, folds in protocols.items()}
     log_dir = new_log_dir(config.logs_base_dir)
+    scores.write_identification_scores(log_dir / scores.SCORES_NPZ, {
+        name: [(fold[0], ranks) for fold, ranks in zip(folds, summaries[name]["ranks"])]
+        for name, folds in protocols.items()})
     reports.write_rank_report(log_dir / reports.RANK_REPORT, command_line or " ".join(sys.argv), summaries,
                               config.rank_n)
     reports.write_json(log_dir / reports.METRICS_JSON, reports.identification_json(summaries, config.rank_n))
@@ -143,10 +150,11 @@ def identify(config, protocols, command_line=None):
 
 
 def _identify_folds(folds, by_path, config):
-    rank1, rankn = [], []
+    rank1, rankn, ranks = [], [], []
     for probe_paths, probe_labels, gallery_paths, gallery_labels in folds:
         probes = np.stack([by_path[p] for p in probe_paths])
         gallery = np.stack([by_path[p] for p in gallery_paths])
+        ranks.append(metrics.rank_ranks(probes, probe_labels, gallery, gallery_labels))
         accuracy = metrics.rank_n_accuracy(probes, probe_labels, gallery, gallery_labels, ranks=(1, config.rank_n))
         rank1.append(accuracy[1])
         if config.legacy_rank:
@@ -155,7 +163,7 @@ def _identify_folds(folds, by_path, config):
             rankn.append(accuracy[config.rank_n])
     return {
         "folds": len(folds), "ranking": "legacy" if config.legacy_rank else "exact",
-        "rank1": rank1, "rankn": rankn,
+        "rank1": rank1, "rankn": rankn, "ranks": ranks,
         "rank1_mean": float(np.mean(rank1)), "rank1_std": float(np.std(rank1)),
         "rankn_mean": float(np.mean(rankn)), "rankn_std": float(np.std(rankn)),
     }

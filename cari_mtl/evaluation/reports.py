@@ -1,7 +1,8 @@
 """Text and JSON reports of the evaluation scripts; other tools read metrics.json, keep its keys.
 
 metrics.json, verification: accuracy_mean, accuracy_std, val_mean, val_std, far, auc_mean,
-auc_std, best_threshold, pairs_same, pairs_different.
+auc_std, best_threshold, pairs_same, pairs_different, and val_at_far_0.001, val_at_far_0.01,
+val_at_far_0.1 (cari_mtl.evaluation.scores).
 metrics.json, identification: {"C2P": {rank1_mean, rank1_std, rank10_mean, rank10_std}, "P2C": ...}
 (only the protocols that ran; `10` is the --rank_n value).
 """

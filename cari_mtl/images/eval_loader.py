@@ -46,7 +46,12 @@ def read_rgb(path):
 
 def load_eval_image(path, image_size, standardization="prewhiten"):
     """[image_size, image_size, 3] float32, standardised before the (bilinear) resize."""
-    image = standardize(read_rgb(path), standardization)
+    return prepare_eval_image(read_rgb(path), image_size, standardization)
+
+
+def prepare_eval_image(image, image_size, standardization="prewhiten"):
+    """An RGB uint8 [H, W, 3] image as the loader makes a decoded file: standardise, then resize."""
+    image = standardize(image, standardization)
     return cv2.resize(image, (image_size, image_size), interpolation=cv2.INTER_LINEAR).astype(np.float32)
 
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from cari_mtl.images.eval_loader import STANDARDIZATIONS
-from cari_mtl.model.network import DEFAULT_MODEL_DEF, load_model_def
+from cari_mtl.model.network import DEFAULT_MODEL_DEF, load_model_def, network_source
 from cari_mtl.model.weights_file import load_weights_file
 
 CONFIG_NAME = "config.json"
@@ -136,7 +136,7 @@ def _network_file(config):
     path = Path(config.model_def)
     if not path.is_file():
         raise FileNotFoundError(f"network definition {path} not found (model_def of the config)")
-    return path
+    return network_source(load_model_def(path))
 
 
 def _replace_dir(staging, target):

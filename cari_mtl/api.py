@@ -1,0 +1,214 @@
+"""A trained model as a Python object: embeddings of faces, verification of pairs, identification in a gallery.
+
+    import cari_mtl
+    model = cari_mtl.load_model("models/cavi/<run>/best_model_verifexpr")
+    embeddings = model.embed(["a.jpg", "b.jpg"])                   # [2, 1792] float32, L2-normalised
+    result = model.verify(["a.jpg"], ["b.jpg"], threshold=1.1)     # result.distances, result.same
+    top = model.identify(["q.jpg"], gallery, gallery_labels, k=5)  # top.labels, top.distances [1, 5]
+
+There is no second code path: images go through `cari_mtl.evaluation.features.FeatureExtractor` (the loader and
+compiled forward pass of extract_features and the evaluation scripts), faces are cropped by
+`cari_mtl.alignment.mtcnn_align.align_face` (align/align_dataset_mtcnn.py), distances are the evaluation's squared L2
+(`cari_mtl.evaluation.metrics`), so a pair is "same" when its distance is below the threshold, as there.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cari_mtl.alignment.image_jobs import ImageFailed
+from cari_mtl.alignment.mtcnn_align import DEFAULT_IMAGE_SIZE, DEFAULT_MARGIN, FaceDetector, align_face, to_rgb_uint8
+from cari_mtl.evaluation.features import FeatureExtractor
+from cari_mtl.evaluation.metrics import pair_distances, squared_distance_matrix
+from cari_mtl.evaluation.reports import METRICS_JSON
+from cari_mtl.images.eval_loader import read_rgb
+from cari_mtl.model.loading import ModelSource, open_inference_model
+from cari_mtl.runtime.finite_check import drop_nonfinite_rows
+from cari_mtl.runtime.speed import SpeedOptions
+
+BRANCHES = {"verification": "embeddings", "photo": "embeddings_visual", "caricature": "embeddings_cari"}
+
+
+@dataclass
+class Verification:
+    """distances [N] (squared L2), same [N] bool (distance < threshold), the threshold used."""
+
+    distances: np.ndarray
+    same: np.ndarray
+    threshold: float
+
+
+@dataclass
+class Identification:
+    """Per probe, the k nearest gallery images: labels [Q, k], distances [Q, k] (squared L2, ascending;
+    ties keep gallery order), indices [Q, k] into the gallery."""
+
+    labels: np.ndarray
+    distances: np.ndarray
+    indices: np.ndarray
+
+
+def load_model(path, image_size=160, nrof_classes=None, image_standardization=None, metrics=None,
+               xla="auto", mixed_precision="auto"):
+    """A FaceModel from a native model directory or a TF1 checkpoint directory (converted on the fly).
+
+    image_size, nrof_classes: for a TF1 checkpoint (a model directory has its own). image_standardization:
+    `prewhiten` or `fixed`, overriding the model directory's stored value (a TF1 checkpoint: prewhiten).
+    metrics: an evaluation's metrics.json (or its run directory) whose best_threshold `verify` uses.
+    xla, mixed_precision: as the flags of extract_features (auto: on a GPU only; float32 on a CPU); the
+    model is opened by the same function as there.
+    """
+    source = ModelSource(str(path), image_size, nrof_classes, image_standardization)
+    keras_model, config, jit_compile = open_inference_model(source, SpeedOptions(xla, mixed_precision))
+    return FaceModel(keras_model, config, read_threshold(metrics) if metrics is not None else None, jit_compile)
+
+
+def read_threshold(source):
+    """best_threshold of a verification metrics.json, given as the file or the run directory holding it."""
+    path = Path(source)
+    if path.is_dir():
+        path = path / METRICS_JSON
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} not found: pass the metrics.json of an evaluate_cavi / evaluate_webcavi "
+                                f"run, or a threshold as a number") from None
+    if "best_threshold" not in document:
+        raise ValueError(f"{path} has no best_threshold: it is not the metrics.json of a verification run")
+    return float(document["best_threshold"])
+
+
+class FaceModel:
+    """A loaded network with its configuration; `keras_model` and `config` are the underlying objects.
+
+    face_detector: the MTCNN cascade used by `embed(..., align=True)`, built on first use (any object with
+    the `detect` method of cari_mtl.alignment.mtcnn_align.FaceDetector can be put there).
+    """
+
+    def __init__(self, keras_model, config, threshold=None, jit_compile=False):
+        self.keras_model, self.config, self.threshold, self.jit_compile = keras_model, config, threshold, jit_compile
+        self.face_detector = None
+        self._extractors = {}
+
+    def embed(self, images, branch="verification", batch_size=100, align=False, return_valid=False):
+        """[N, D] float32 L2-normalised embeddings of `images`, in order.
+
+        images: a file path, an RGB uint8 [H, W, 3] array (gray [H, W] and RGBA accepted), an [N, H, W, 3]
+        array, or a list of paths and arrays; any size (resized like extract_features). branch:
+        verification (branch 1, what the evaluations use), photo or caricature. align: crop the face first
+        with MTCNN as align/align_dataset_mtcnn.py does (182 px, margin 44). An unreadable image or one
+        without a face is an error naming it; with return_valid=True its row is zeros and the call returns
+        (embeddings, valid [N] bool) instead.
+        """
+        if branch not in BRANCHES:
+            raise ValueError(f"branch {branch!r} is not one of {', '.join(BRANCHES)}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size}")
+        items = _image_list(images)
+        inputs, reasons = self._aligned(items) if align else (items, {})
+        kept = [index for index, item in enumerate(inputs) if item is not None]
+        extractor = self._extractor(batch_size, BRANCHES[branch])
+        features, found = extractor([inputs[index] for index in kept], progress=False)
+        drop_nonfinite_rows(features, found)
+        embeddings = np.zeros((len(items), extractor.widths[extractor.names[0]]), dtype=np.float32)
+        embeddings[kept] = features[extractor.names[0]]
+        valid = np.zeros(len(items), dtype=bool)
+        valid[kept] = found
+        for index in np.flatnonzero(~valid):
+            reasons.setdefault(int(index), "unreadable, or non-finite outputs")
+        if return_valid:
+            return embeddings, valid
+        if reasons:
+            index, reason = min(reasons.items())
+            raise ValueError(f"{len(reasons)} of {len(items)} image(s) have no embedding, first: "
+                             f"{_describe(items, index)} ({reason}); pass return_valid=True to get zero rows "
+                             f"and a mask instead")
+        return embeddings
+
+    def verify(self, first, second, threshold=None, branch="verification", batch_size=100, align=False):
+        """Verification of the pairs (first[i], second[i]): squared L2 distances and same = distance < threshold.
+
+        threshold: a number, or an evaluation's metrics.json (or run directory) to take best_threshold
+        from; default the one of load_model(..., metrics=...).
+        """
+        threshold = self._threshold(threshold)
+        options = dict(branch=branch, batch_size=batch_size, align=align)
+        a, b = self.embed(first, **options), self.embed(second, **options)
+        if len(a) != len(b):
+            raise ValueError(f"{len(a)} first images but {len(b)} second images: verify compares them pair by pair")
+        pairs = np.empty((2 * len(a), a.shape[1]), dtype=np.float32)
+        pairs[0::2], pairs[1::2] = a, b
+        distances = pair_distances(pairs)
+        return Verification(distances=distances, same=distances < threshold, threshold=threshold)
+
+    def identify(self, probes, gallery, gallery_labels, k=10, branch="verification", batch_size=100, align=False):
+        """The k nearest gallery images of each probe by squared L2 distance (k at most the gallery size)."""
+        gallery_labels = np.asarray(gallery_labels)
+        options = dict(branch=branch, batch_size=batch_size, align=align)
+        probe_embeddings, gallery_embeddings = self.embed(probes, **options), self.embed(gallery, **options)
+        if len(gallery_labels) != len(gallery_embeddings):
+            raise ValueError(f"{len(gallery_embeddings)} gallery images but {len(gallery_labels)} gallery labels")
+        if k < 1:
+            raise ValueError(f"k must be an integer >= 1, got {k}")
+        distances = squared_distance_matrix(probe_embeddings, gallery_embeddings)
+        nearest = np.argsort(distances, axis=1, kind="stable")[:, :k]
+        return Identification(labels=gallery_labels[nearest], distances=np.take_along_axis(distances, nearest, 1),
+                              indices=nearest)
+
+    def _extractor(self, batch_size, name):
+        key = (batch_size, name)
+        if key not in self._extractors:
+            self._extractors[key] = FeatureExtractor(self.keras_model, self.config.image_size, batch_size, (name,),
+                                                     jit_compile=self.jit_compile,
+                                                     standardization=self.config.image_standardization)
+        return self._extractors[key]
+
+    def _aligned(self, items):
+        """(face crops as uint8 arrays, None where there is none; {index: reason} of those)."""
+        if self.face_detector is None:
+            self.face_detector = FaceDetector()
+        crops, reasons = [], {}
+        for index, item in enumerate(items):
+            try:
+                image = item if isinstance(item, np.ndarray) else read_rgb(item)
+                face = align_face(image, self.face_detector, DEFAULT_IMAGE_SIZE, DEFAULT_MARGIN)
+                if face is None:
+                    reasons[index] = "no face found"
+            except (OSError, ValueError, ImageFailed) as error:
+                face, reasons[index] = None, f"unreadable: {error}"
+            crops.append(None if face is None else face.image)
+        return crops, reasons
+
+    def _threshold(self, threshold):
+        if threshold is None:
+            threshold = self.threshold
+        if threshold is None:
+            raise ValueError("verify needs a threshold: pass threshold=<number> or the metrics.json of a "
+                             "verification run (threshold=... or load_model(..., metrics=...))")
+        if isinstance(threshold, (str, Path)):
+            return read_threshold(threshold)
+        return float(threshold)
+
+
+def _image_list(images):
+    """A list of file paths and RGB uint8 [H, W, 3] arrays from any accepted form of `images`."""
+    if isinstance(images, (str, Path)):
+        return [str(images)]
+    if isinstance(images, np.ndarray):
+        if images.ndim == 4:
+            return [_rgb(image, f"images[{i}]") for i, image in enumerate(images)]
+        return [_rgb(images, "the image")]
+    return [_rgb(item, f"images[{i}]") if isinstance(item, np.ndarray) else str(item) for i, item in enumerate(images)]
+
+
+def _rgb(image, source):
+    try:
+        return to_rgb_uint8(image, source)
+    except ImageFailed as error:
+        raise ValueError(f"{error}: pass RGB uint8 [H, W, 3] arrays or file paths") from None
+
+
+def _describe(items, index):
+    return f"image {index} (an array)" if isinstance(items[index], np.ndarray) else items[index]

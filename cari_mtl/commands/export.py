@@ -1,0 +1,162 @@
+"""Exports a trained model for use without cari-mtl: a TF SavedModel, a Keras `.keras` file or a TFLite model.
+
+    python -m cari_mtl.export --model_dir DIR --format savedmodel|keras|tflite|onnx --output PATH
+
+savedmodel: a directory for `tf.saved_model.load` (TensorFlow only, no cari_mtl import needed). Its
+  `serving_default` signature takes `images`, float32 [N, S, S, 3] RGB pixels in 0..255 at the model's
+  size S, standardises them inside the graph as the model was trained (config.json's
+  image_standardization, or --image_standardization) and returns float32 `embeddings`,
+  `embeddings_visual`, `embeddings_cari` [N, 1792] (L2-normalised) and `logits_verif`,
+  `logits_visual`, `logits_cari` [N, K].
+tflite: the same signature and outputs, converted to a float32 TFLite flatbuffer.
+onnx: the same signature and outputs as an ONNX model (opset 17), converted from the SavedModel by
+  tf2onnx, an optional dependency: pip install "cari-mtl[onnx]".
+keras: the Keras network itself (`keras.models.load_model` after `import cari_mtl.model.inception_resnet_v1_cari_vis`,
+  which registers its L2Normalize layer); its input is already standardised, its outputs are the
+  full dict of the network (prelogits, embeddings, logits, task weights).
+
+The exported graph runs the network in inference mode (batch norm moving averages, no dropout).
+Images of another size must be resized first (extract_features standardises, then resizes).
+"""
+
+import argparse
+import importlib.util
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from cari_mtl.commands.cli import run_cli
+from cari_mtl.commands.common_flags import add_image_standardization_flag
+from cari_mtl.evaluation.features import FEATURE_NAMES
+from cari_mtl.model.loading import open_model
+from cari_mtl.runtime.output_dirs import require_writable_dir
+
+FORMATS = ("savedmodel", "keras", "tflite", "onnx")
+ONNX_OPSET = 17
+SIGNATURE = "serving_default"
+INPUT_NAME = "images"
+CUSTOM_PACKAGE = "cari_mtl"
+
+
+def standardize_pixels(images, method):
+    """The loader's standardisation of a float32 [N, H, W, 3] batch of 0..255 pixels, in the graph."""
+    if method == "prewhiten":
+        return tf.image.per_image_standardization(images)  # (x - mean) / max(std, 1/sqrt(N)) per image
+    if method == "fixed":
+        return (images - 127.5) / 128.0
+    raise ValueError(f"unknown image standardization {method!r}")
+
+
+def serving_function(model, config):
+    """pixels [N, S, S, 3] float32 0..255 → {FEATURE_NAMES: float32}."""
+
+    def serve(images):
+        outputs = model(standardize_pixels(images, config.image_standardization), training=False)
+        return {name: tf.cast(outputs[name], tf.float32) for name in FEATURE_NAMES}
+
+    return serve
+
+
+def input_signature(config):
+    return [tf.TensorSpec([None, config.image_size, config.image_size, 3], tf.float32, name=INPUT_NAME)]
+
+
+def export_savedmodel(model, config, output):
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(name=SIGNATURE, fn=serving_function(model, config), input_signature=input_signature(config))
+    archive.write_out(str(output), verbose=False)
+
+
+def export_tflite(model, config, output):
+    """float32 TFLite of the serving signature, converted from a temporary SavedModel."""
+    with tempfile.TemporaryDirectory() as staging:
+        export_savedmodel(model, config, Path(staging) / "savedmodel")
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(Path(staging) / "savedmodel"),
+                                                             signature_keys=[SIGNATURE])
+        Path(output).write_bytes(converter.convert())
+
+
+def export_onnx(model, config, output):
+    """ONNX of the serving signature: tf2onnx's converter run on a temporary SavedModel."""
+    if importlib.util.find_spec("tf2onnx") is None:
+        raise ValueError('--format onnx needs the tf2onnx package: pip install "cari-mtl[onnx]"')
+    with tempfile.TemporaryDirectory() as staging:
+        export_savedmodel(model, config, Path(staging) / "savedmodel")
+        completed = subprocess.run([sys.executable, "-m", "tf2onnx.convert", "--saved-model",
+                                    str(Path(staging) / "savedmodel"), "--signature_def", SIGNATURE,
+                                    "--opset", str(ONNX_OPSET), "--output", str(output)],
+                                   capture_output=True, text=True)
+    if completed.returncode != 0:
+        last = (completed.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ValueError(f"tf2onnx could not convert {output.name} ({last}); export --format savedmodel instead")
+
+
+def export_keras(model, output):
+    """`.keras` full-model file; custom layers of network files that predate the registration (older model
+    directories' model_def.py) are registered under `cari_mtl` first, the name the package's classes use."""
+    for layer in model.layers:
+        cls = type(layer)
+        if not cls.__module__.startswith("keras") and keras.saving.get_registered_name(cls) == cls.__name__:
+            keras.saving.register_keras_serializable(package=CUSTOM_PACKAGE)(cls)
+    model.save(str(output))
+
+
+def export_model(model_dir, fmt, output, image_size=160, nrof_classes=None, image_standardization=None):
+    """Writes `model_dir` (native model directory or TF1 checkpoint) to `output` in format `fmt`."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    output = Path(output).expanduser()
+    if fmt == "keras" and output.suffix != ".keras":
+        raise ValueError(f"--output {output} must end in .keras (Keras saves full models only under that suffix)")
+    if fmt == "savedmodel" and output.exists():
+        raise ValueError(f"--output {output} already exists: remove it or name a new directory")
+    require_writable_dir(output.parent, "--output")
+    model, config = open_model(model_dir, image_size=image_size, nrof_classes=nrof_classes,
+                               image_standardization=image_standardization)
+    if fmt == "savedmodel":
+        try:
+            export_savedmodel(model, config, output)
+        except BaseException:
+            shutil.rmtree(output, ignore_errors=True)
+            raise
+    elif fmt == "tflite":
+        export_tflite(model, config, output)
+    elif fmt == "onnx":
+        export_onnx(model, config, output)
+    else:
+        export_keras(model, output)
+    return output, config
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model_dir", required=True, help="native model directory or TF1 checkpoint directory")
+    parser.add_argument("--format", required=True, choices=FORMATS,
+                        help="savedmodel, keras, tflite or onnx (needs tf2onnx)")
+    parser.add_argument("--output", required=True,
+                        help="directory (savedmodel, must not exist), .keras, .tflite or .onnx file to write")
+    parser.add_argument("--image_size", type=int, default=160,
+                        help="input size when --model_dir is a TF1 checkpoint (default 160)")
+    parser.add_argument("--nrof_classes", type=int, default=None,
+                        help="number of classes when --model_dir is a TF1 checkpoint without logits layers")
+    add_image_standardization_flag(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_arguments(argv)
+    output, config = export_model(args.model_dir, args.format, args.output, args.image_size, args.nrof_classes,
+                                  args.image_standardization)
+    print(f"wrote {output} ({args.format}, {config.image_size} px, {config.image_standardization} standardization"
+          f"{' inside the graph' if args.format != 'keras' else ' expected on the input'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
