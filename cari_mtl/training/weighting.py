@@ -76,6 +76,7 @@ class Strategy:
         """Gradients of the group's objective for its variables (None where a variable has none)."""
         return tape.gradient(targets[group.objective], list(group.variables))
 
+    @tf.autograph.experimental.do_not_convert  # nothing to convert (AutoGraph warns on a body-less method)
     def after_step(self, context):
         """State updates once the step's variables were updated (loss histories, learned weights)."""
 
