@@ -15,7 +15,7 @@ INTEGER_RANGES = {  # flag: lowest allowed value
 FLOAT_RANGES = {  # flag: (low, high, low included)
     "keep_probability": (0.0, 1.0, False), "far": (0.0, 1.0, False), "center_loss_alfa": (0.0, 1.0, True),
     "moving_average_decay": (0.0, 1.0, True), "center_loss_factor": (0.0, math.inf, True),
-    "lossweights_lr_factor": (0.0, math.inf, True),
+    "lossweights_lr_factor": (0.0, math.inf, True), "collective_timeout": (0.0, 86400.0, False),
 }
 SEED_LIMIT = 2 ** 32
 

@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from cari_mtl.argument_files import expand_argument_files
+from cari_mtl.collective_timeout import add_collective_timeout_flag
 from cari_mtl.distribute import add_distribute_flag
 from cari_mtl.model_flags import add_image_standardization_flag, add_logits_relu_flag
 from cari_mtl.network import DEFAULT_MODEL_DEF
@@ -169,6 +170,7 @@ def add_performance_flags(parser):
     """--xla, --mixed_precision (cari_mtl.speed) and --distribute (cari_mtl.distribute)."""
     add_speed_flags(parser)
     add_distribute_flag(parser)
+    add_collective_timeout_flag(parser)
 
 
 def training_parser(description="Train the dynamic multi-task photo-caricature network.", defaults=None):

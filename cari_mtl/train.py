@@ -15,7 +15,7 @@ from pathlib import Path
 
 import keras
 
-from cari_mtl import distribute, weighting
+from cari_mtl import distribute, weighting, worker_failure
 from cari_mtl.argument_files import expand_argument_files
 from cari_mtl.checkpoints import find_checkpoint_prefix
 from cari_mtl.cli import run_cli
@@ -123,7 +123,8 @@ def train(argv, defaults=None, progress=True):
     """Runs (or resumes) a training; returns (model_dir, log_dir, last epoch's metrics)."""
     argv = expand_argument_files(argv)
     args, resume_dir = resolve_arguments(argv, defaults)
-    distribution = distribute.make_distribution(args.distribute)
+    with worker_failure.reported(args, resume_dir), worker_failure.started_within(args):
+        distribution = distribute.make_distribution(args.distribute, args.collective_timeout)
     distribute.check_batch_size(args.batch_size, distribution)
     chief = distribute.is_chief(distribution)
     check_pretrained_image_size(args)
@@ -154,7 +155,8 @@ def train(argv, defaults=None, progress=True):
         print(f"resuming from {trainer.restore(resume_dir)}")
     elif chief:
         trainer.logs.write_revision(" ".join([sys.argv[0], *argv]), SOURCE_DIR)
-    metrics = trainer.run(LearningRate(args.learning_rate, args.learning_rate_schedule_file))
+    with worker_failure.reported(args, model_dir if chief else resume_dir):
+        metrics = trainer.run(LearningRate(args.learning_rate, args.learning_rate_schedule_file))
     return model_dir, log_dir, metrics
 
 
@@ -162,7 +164,7 @@ def main(argv=None, defaults=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         train(argv, defaults)
-    except TrainingInterrupted as stopped:
+    except (TrainingInterrupted, worker_failure.WorkerLost) as stopped:
         print(stopped, file=sys.stderr)
         return stopped.exit_code
     return 0
