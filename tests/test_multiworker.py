@@ -4,8 +4,9 @@
    losses and task weights of a one-process run on the same global batches, ends with the same
    checkpoint (weights, slots, centers, moving averages), and both workers report the same
    accuracies.
-2. Failure: worker 1 is killed after the chief's first checkpoint; the chief stops with one line
-   naming the lost worker, the last checkpoint and the --resume command, within the bound of
+2. Failure: one worker (the chief, which also hosts TensorFlow's coordination service, or the
+   other) is killed after the chief's first checkpoint; the survivor stops with one line naming
+   the lost worker, the last checkpoint and the --resume command, within the bound of
    --collective_timeout; both workers restarted with --resume latest finish the run with one log
    row per step.
 
@@ -156,30 +157,33 @@ def test_two_workers_train_as_one_process_on_the_global_batch(data, tmp_path):
     assert len(chief) == 1 and chief == other
 
 
-def test_a_lost_worker_stops_the_other_with_one_line_and_both_resume(data, tmp_path):
+@pytest.mark.parametrize("lost", [1, 0])
+def test_a_lost_worker_stops_the_other_with_one_line_and_both_resume(data, tmp_path, lost):
+    survivor = 1 - lost
     out = tmp_path / "run"
     argv = flags(data, out, "--distribute", "multiworker", "--collective_timeout", str(TIMEOUT),
                  "--epoch_size", "8", "--max_nrof_epochs", "1", "--save_every_n_steps", "2")
     with cluster(tmp_path, "failure", argv) as workers:
         index_file = None
         deadline = time.monotonic() + RUN_LIMIT
-        while index_file is None and time.monotonic() < deadline and workers.processes[0].poll() is None:
+        while index_file is None and time.monotonic() < deadline and workers.processes[survivor].poll() is None:
             found = list((out / "models").glob("*/checkpoints/checkpoint"))
             index_file = found[0] if found else None
             time.sleep(0.2)
-        assert index_file is not None, workers.text(0)[-3000:]
-        workers.kill(1)
+        assert index_file is not None, workers.text(survivor)[-3000:]
+        workers.kill(lost)
         killed = time.monotonic()
-        code = workers.wait(0, timeout=6 * TIMEOUT)
+        code = workers.wait(survivor, timeout=6 * TIMEOUT)
         stopped_after = time.monotonic() - killed
-    message = workers.text(0)
+    message = workers.text(survivor)
     assert code != 0 and stopped_after <= 4 * TIMEOUT, (code, stopped_after)
     assert "Traceback" not in message
     lines = [line for line in message.splitlines() if line.startswith("error:")]
     assert len(lines) == 1, message[-3000:]
     model_dir = run_dir(out)
     checkpoint = tf.train.latest_checkpoint(str(model_dir / "checkpoints"))
-    assert f"lost worker 1 ({workers.addresses[1]})" in lines[0]
+    assert lines[0].startswith(f"error: worker {survivor} ({workers.addresses[survivor]}) ")
+    assert f"lost worker {lost} ({workers.addresses[lost]})" in lines[0]
     assert f"last checkpoint {checkpoint} (step {checkpoint.rsplit('-', 1)[1]})" in lines[0]
     assert f"--resume latest --models_base_dir {out / 'models'}" in lines[0]
     assert int(checkpoint.rsplit("-", 1)[1]) < 8
