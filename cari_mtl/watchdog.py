@@ -14,6 +14,9 @@ import sys
 
 
 class Watchdog:
+    """Started on creation; dropping the object does not cancel it (subprocess keeps the Popen of a
+    running child, and so the pipe, alive)."""
+
     def __init__(self, seconds, line=""):
         self._child = subprocess.Popen([sys.executable, "-S", __file__, str(os.getpid()), str(seconds), line],
                                        stdin=subprocess.PIPE)

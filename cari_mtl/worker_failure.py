@@ -50,25 +50,34 @@ def lost_peers(message, own):
 
 def checkpoint_line(run_dir, models_base_dir):
     """Where a resume would continue: the run's newest checkpoint (`run_dir`, else the newest run
-    under `models_base_dir` with one, as --resume latest picks it)."""
+    under `models_base_dir` with one, as --resume latest picks it); None if there is none."""
     if run_dir is None:
         runs = sorted(p.parent.parent for p in Path(models_base_dir).expanduser().glob(f"*/{CHECKPOINT_DIR}/checkpoint"))
-        run_dir = runs[-1] if runs else None
+        if not runs:
+            return None
+        run_dir = runs[-1]
     try:
-        if run_dir is None:
-            raise CheckpointError("none")
         point = find_resume_point(Path(run_dir) / CHECKPOINT_DIR)
     except CheckpointError:
         return None
     return f"{point.prefix} (step {point.global_step})"
 
 
-def message(error, run_dir, models_base_dir, tf_config):
+def own_task(config):
+    task = config.get("task", {})
+    return task.get("type", "worker"), int(task.get("index", 0))
+
+
+def this_task(tf_config):
     config = json.loads(tf_config or "{}")
-    cluster, task = config.get("cluster", {}), config.get("task", {})
-    own = (task.get("type", "worker"), int(task.get("index", 0)))
-    peers = lost_peers(str(getattr(error, "message", error)), own)
-    lost = ", ".join(describe(t, i, cluster) for t, i in peers) or "another worker"
+    return describe(*own_task(config), config.get("cluster", {}))
+
+
+def message(error, run_dir, models_base_dir, tf_config):
+    """The line for `error`, seen by this task (TF_CONFIG `tf_config`)."""
+    config = json.loads(tf_config or "{}")
+    peers = lost_peers(str(getattr(error, "message", error)), own_task(config))
+    lost = ", ".join(describe(t, i, config.get("cluster", {})) for t, i in peers) or "another worker"
     checkpoint = checkpoint_line(run_dir, models_base_dir)
     if checkpoint is None:
         advice = "no checkpoint yet: start the run again on every node"
@@ -77,12 +86,6 @@ def message(error, run_dir, models_base_dir, tf_config):
                   f"python train/train.py --resume latest --models_base_dir {models_base_dir}")
     return (f"error: {this_task(tf_config)} of the multi-worker run stopped: lost {lost} "
             f"({type(error).__name__}); {advice}")
-
-
-def this_task(tf_config):
-    config = json.loads(tf_config or "{}")
-    task = config.get("task", {})
-    return describe(task.get("type", "worker"), int(task.get("index", 0)), config.get("cluster", {}))
 
 
 @contextmanager

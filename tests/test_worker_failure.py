@@ -48,7 +48,8 @@ def test_only_multiworker_errors_become_the_line():
             raise tf.errors.UnavailableError(None, None, HEARTBEATS)
 
 
-WATCHED = "from cari_mtl.watchdog import Watchdog; import time; w = Watchdog(1, 'error: too late'); {}; time.sleep({})"
+WATCHED = "from cari_mtl.watchdog import Watchdog; import time; {}; time.sleep({})"
+START = "w = Watchdog(1, 'error: too late')"
 
 
 def run_watched(code, sleep):
@@ -58,10 +59,16 @@ def run_watched(code, sleep):
 
 
 def test_the_watchdog_kills_a_process_that_hangs_with_its_line():
-    result = run_watched("pass", 30)
+    result = run_watched(START, 30)
     assert result.returncode == -9 and result.stderr.strip() == "error: too late"
 
 
 def test_a_cancelled_watchdog_leaves_the_process_alone():
-    result = run_watched("w.cancel()", 3)
+    result = run_watched(START + "; w.cancel()", 3)
     assert result.returncode == 0 and result.stderr == ""
+
+
+def test_a_watchdog_nobody_keeps_still_fires():
+    """The lost-worker path starts one and drops it: dropping must not cancel it."""
+    result = run_watched("Watchdog(1, 'error: too late')", 30)
+    assert result.returncode == -9 and result.stderr.strip() == "error: too late"
