@@ -4,7 +4,7 @@ Every flag of the original `parse_arguments` is accepted with its meaning and de
 original parsed but never used say "does nothing" in their help. The port adds --dataset,
 --task_weighting, --static_weights, --lossweights_lr_factor, --resume, --save_every_n_steps,
 --legacy_global_step, --image_standardization, --logits_relu, --legacy_folds, --legacy_val,
---no_restore_optimizer_state and the performance flags --xla, --mixed_precision and --distribute.
+--no_restore_optimizer_state and the performance flags --xla, --mixed_precision, --distribute and --collective_timeout.
 The wrappers named like the original scripts preset --dataset and --task_weighting through
 `training_parser(defaults=...)`. `@file` arguments are expanded first (cari_mtl.argument_files).
 """
@@ -167,7 +167,7 @@ def add_evaluation_flags(parser):
 
 
 def add_performance_flags(parser):
-    """--xla, --mixed_precision (cari_mtl.speed) and --distribute (cari_mtl.distribute)."""
+    """--xla, --mixed_precision (cari_mtl.speed), --distribute (cari_mtl.distribute), --collective_timeout."""
     add_speed_flags(parser)
     add_distribute_flag(parser)
     add_collective_timeout_flag(parser)
