@@ -123,7 +123,7 @@ def train(argv, defaults=None, progress=True):
     """Runs (or resumes) a training; returns (model_dir, log_dir, last epoch's metrics)."""
     argv = expand_argument_files(argv)
     args, resume_dir = resolve_arguments(argv, defaults)
-    with worker_failure.reported(args, resume_dir), worker_failure.started_within(args):
+    with worker_failure.LostWorkers(args, resume_dir), worker_failure.started_within(args):
         distribution = distribute.make_distribution(args.distribute, args.collective_timeout)
     distribute.check_batch_size(args.batch_size, distribution)
     chief = distribute.is_chief(distribution)
@@ -138,15 +138,17 @@ def train(argv, defaults=None, progress=True):
                                                              args.loss_weight_base3), args.static_weights)
     variant = strategy.lossweights_variant(args.dataset)
     data, nrof_classes = load_training_data(args)
-    with distribution.scope():
+    lost_workers = worker_failure.LostWorkers(args, model_dir if chief else resume_dir)
+    with distribution.scope(), lost_workers:
         model, config = build_model(args, nrof_classes, variant)
     print(f"Model directory: {model_dir}\nLog directory: {log_dir}\nclasses: {nrof_classes}, "
           f"weighting: {strategy.name}, weights head: {variant}\nreplicas: {distribution.num_replicas_in_sync}, "
           f"dtype policy: {policy}, XLA: {'on' if jit_compile else 'off'}\nimage standardization: "
           f"{config.image_standardization}, logits ReLU: {'on' if config.logits_relu else 'off'}")
-    step = TrainStep(model, strategy, args.optimizer, args.center_loss_factor, args.center_loss_alfa,
-                     args.lossweights_lr_factor, args.moving_average_decay, args.legacy_global_step,
-                     distribution=distribution, jit_compile=jit_compile)
+    with lost_workers:
+        step = TrainStep(model, strategy, args.optimizer, args.center_loss_factor, args.center_loss_alfa,
+                         args.lossweights_lr_factor, args.moving_average_decay, args.legacy_global_step,
+                         distribution=distribution, jit_compile=jit_compile)
     if args.pretrained_model and not is_model_dir(args.pretrained_model) and resume_dir is None \
             and not args.no_restore_optimizer_state:
         print(restore_optimizer_state(step, find_checkpoint_prefix(args.pretrained_model), args.optimizer).format())
@@ -155,7 +157,7 @@ def train(argv, defaults=None, progress=True):
         print(f"resuming from {trainer.restore(resume_dir)}")
     elif chief:
         trainer.logs.write_revision(" ".join([sys.argv[0], *argv]), SOURCE_DIR)
-    with worker_failure.reported(args, model_dir if chief else resume_dir):
+    with lost_workers:
         metrics = trainer.run(LearningRate(args.learning_rate, args.learning_rate_schedule_file))
     return model_dir, log_dir, metrics
 

@@ -105,15 +105,21 @@ def started_within(args):
         watchdog.cancel()
 
 
-@contextmanager
-def reported(args, run_dir=None):
-    """Turns TensorFlow's lost-worker errors of a --distribute multiworker run into WorkerLost and
-    bounds the exit by --collective_timeout; `run_dir`: the run's model directory, when known."""
-    try:
-        yield
-    except LOST_ERRORS as error:
-        if args.distribute != "multiworker":
-            raise
-        lost = WorkerLost(message(error, run_dir, args.models_base_dir, os.environ.get("TF_CONFIG")))
-        Watchdog(args.collective_timeout)
+class LostWorkers:
+    """Context manager, reusable: turns TensorFlow's lost-worker errors of a --distribute
+    multiworker run into WorkerLost and bounds the exit by --collective_timeout; `run_dir`: the
+    run's model directory, when known (else the newest run under --models_base_dir)."""
+
+    def __init__(self, args, run_dir=None):
+        self.args = args
+        self.run_dir = run_dir
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if not isinstance(error, LOST_ERRORS) or self.args.distribute != "multiworker":
+            return False
+        lost = WorkerLost(message(error, self.run_dir, self.args.models_base_dir, os.environ.get("TF_CONFIG")))
+        Watchdog(self.args.collective_timeout)
         raise lost from None

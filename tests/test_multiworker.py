@@ -5,7 +5,8 @@
    checkpoint (weights, slots, centers, moving averages), and both workers report the same
    accuracies.
 2. Failure: one worker (the chief, which also hosts TensorFlow's coordination service, or the
-   other) is killed after the chief's first checkpoint; the survivor stops with one line naming
+   other) is killed (SIGKILL) when it fetches batch 4, after the chief's checkpoint of step 2 (this
+   file run as a script wraps the batch source: DIE_AFTER=n); the survivor stops with one line naming
    the lost worker, the last checkpoint and the --resume command, within the bound of
    --collective_timeout; both workers restarted with --resume latest finish the run with one log
    row per step.
@@ -32,11 +33,13 @@ import tensorflow as tf
 
 import cari_mtl.train as train_module
 from cari_mtl.data.synthetic import generate_dataset
+from cari_mtl.trainer import TrainingData
 from cari_mtl.training_logs import LOSS_HEADER, WEIGHTS_HEADER
 from test_resume_exact import event_steps, numbers, rows
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 10  # --collective_timeout of the failure test, seconds
+DIE_AFTER = 3  # batches the killed worker trains; the chief checkpoints every 2 steps
 RUN_LIMIT = 300  # seconds any worker process may take
 # |difference| / max(1, |value|) of logged values (4 decimals in loss.txt) and |difference| of the
 # checkpoint's variables: float32 all-reduces sum in another order than one device.
@@ -75,13 +78,16 @@ class Workers:
         self.out, self.name, self.processes = out, name, []
         self.addresses = [f"127.0.0.1:{port}" for port in free_ports(2)]
 
-    def start(self, argv):
+    def start(self, argv, dies=None):
+        """train/train.py on every worker; worker `dies` runs this file instead and kills itself."""
         for index in range(len(self.addresses)):
             config = {"cluster": {"worker": self.addresses}, "task": {"type": "worker", "index": index}}
-            env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2", "TF_CONFIG": json.dumps(config)}
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2", "TF_CONFIG": json.dumps(config),
+                   "DIE_AFTER": str(DIE_AFTER)}
+            script = __file__ if index == dies else ROOT / "train" / "train.py"
             with open(self.log(index, "out"), "w") as stdout, open(self.log(index, "err"), "w") as stderr:
-                self.processes.append(subprocess.Popen([sys.executable, str(ROOT / "train" / "train.py"), *argv],
-                                                       env=env, stdout=stdout, stderr=stderr, start_new_session=True))
+                self.processes.append(subprocess.Popen([sys.executable, str(script), *argv], env=env, stdout=stdout,
+                                                       stderr=stderr, start_new_session=True))
         return self
 
     def log(self, index, kind):
@@ -106,10 +112,10 @@ class Workers:
 
 
 @contextmanager
-def cluster(out, name, argv):
+def cluster(out, name, argv, dies=None):
     workers = Workers(out, name)
     try:
-        yield workers.start(argv)
+        yield workers.start(argv, dies)
     finally:
         workers.stop()
 
@@ -162,16 +168,9 @@ def test_a_lost_worker_stops_the_other_with_one_line_and_both_resume(data, tmp_p
     survivor = 1 - lost
     out = tmp_path / "run"
     argv = flags(data, out, "--distribute", "multiworker", "--collective_timeout", str(TIMEOUT),
-                 "--epoch_size", "8", "--max_nrof_epochs", "1", "--save_every_n_steps", "2")
-    with cluster(tmp_path, "failure", argv) as workers:
-        index_file = None
-        deadline = time.monotonic() + RUN_LIMIT
-        while index_file is None and time.monotonic() < deadline and workers.processes[survivor].poll() is None:
-            found = list((out / "models").glob("*/checkpoints/checkpoint"))
-            index_file = found[0] if found else None
-            time.sleep(0.2)
-        assert index_file is not None, workers.text(survivor)[-3000:]
-        workers.kill(lost)
+                 "--epoch_size", "6", "--max_nrof_epochs", "1", "--save_every_n_steps", "2")
+    with cluster(tmp_path, "failure", argv, dies=lost) as workers:
+        assert workers.wait(lost) == -signal.SIGKILL, workers.text(lost)[-3000:]
         killed = time.monotonic()
         code = workers.wait(survivor, timeout=6 * TIMEOUT)
         stopped_after = time.monotonic() - killed
@@ -186,13 +185,38 @@ def test_a_lost_worker_stops_the_other_with_one_line_and_both_resume(data, tmp_p
     assert f"lost worker {lost} ({workers.addresses[lost]})" in lines[0]
     assert f"last checkpoint {checkpoint} (step {checkpoint.rsplit('-', 1)[1]})" in lines[0]
     assert f"--resume latest --models_base_dir {out / 'models'}" in lines[0]
-    assert int(checkpoint.rsplit("-", 1)[1]) < 8
+    assert checkpoint.endswith("-2")
 
     with cluster(tmp_path, "resumed", ["--resume", "latest", "--models_base_dir", str(out / "models")]) as resumed:
         codes = [resumed.wait(0), resumed.wait(1)]
     assert codes == [0, 0], resumed.text(0)[-3000:] + resumed.text(1)[-3000:]
     assert f"resuming from {checkpoint}" in resumed.text(1, "out")
-    assert tf.train.latest_checkpoint(str(model_dir / "checkpoints")).endswith("-8")
-    assert len(rows(log_dir(model_dir) / "loss.txt", LOSS_HEADER.strip())) == 8
-    assert len(rows(log_dir(model_dir) / "percentage_full_loss.txt", WEIGHTS_HEADER.strip())) == 8
-    assert event_steps(log_dir(model_dir), "train/L1") == list(range(1, 9))
+    assert tf.train.latest_checkpoint(str(model_dir / "checkpoints")).endswith("-6")
+    assert len(rows(log_dir(model_dir) / "loss.txt", LOSS_HEADER.strip())) == 6
+    assert len(rows(log_dir(model_dir) / "percentage_full_loss.txt", WEIGHTS_HEADER.strip())) == 6
+    assert event_steps(log_dir(model_dir), "train/L1") == list(range(1, 7))
+
+
+def killed_after(batches, count):
+    """`batches` that SIGKILLs this process when batch `count + 1` is asked for (over all epochs)."""
+    handed = [0]
+
+    def wrapped(epoch, skip):
+        for batch in batches(epoch, skip):
+            if handed[0] == count:
+                os.kill(os.getpid(), signal.SIGKILL)
+            handed[0] += 1
+            yield batch
+
+    return wrapped
+
+
+if __name__ == "__main__":
+    load = train_module.load_training_data
+
+    def dying(args):
+        data, nrof_classes = load(args)
+        return TrainingData(killed_after(data.batches, int(os.environ["DIE_AFTER"])), data.test_split), nrof_classes
+
+    train_module.load_training_data = dying
+    train_module.run()

@@ -44,7 +44,7 @@ def test_without_a_checkpoint_the_line_says_to_start_again(tmp_path):
 
 def test_only_multiworker_errors_become_the_line():
     with pytest.raises(tf.errors.UnavailableError):
-        with worker_failure.reported(SimpleNamespace(distribute="mirrored")):
+        with worker_failure.LostWorkers(SimpleNamespace(distribute="mirrored")):
             raise tf.errors.UnavailableError(None, None, HEARTBEATS)
 
 
