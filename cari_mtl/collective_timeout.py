@@ -6,7 +6,8 @@ aborts the collectives of the others (UnavailableError, naming the silent task).
 the service up itself only when nobody did, with TensorFlow's defaults (no limit on the wait for
 the workers to register at start-up, a fixed heartbeat timeout), so it is configured here first,
 with --collective_timeout for all three waits: registration, heartbeats and the shutdown barrier.
-A worker that is alive but slow (tracing, evaluating, writing a checkpoint) keeps sending
+(Measured with TensorFlow 2.21: a worker whose peers never start still waits without limit inside
+the strategy's constructor; cari_mtl.worker_failure bounds that wait with a watchdog.) A worker that is alive but slow (tracing, evaluating, writing a checkpoint) keeps sending
 heartbeats, so the timeout never cuts a slow step short.
 """
 
