@@ -2,10 +2,11 @@
 
 Conv + batch norm blocks, three branches with L2-normalised embeddings and logits heads, and the
 real weights head: every path of the full network's outputs, traced in seconds instead of a minute.
+It is also a network file for `--model_def` (`build_model`), for tests that run the training command.
 """
 
 
-def small_network(network, image_size, nrof_classes):
+def small_network(network, image_size, nrof_classes, lossweights_variant="cavi"):
     """keras.Model with the output dict of `network.build_model` (a 2-block trunk, 1-block branches)."""
     import keras
 
@@ -19,5 +20,13 @@ def small_network(network, image_size, nrof_classes):
         outputs["prelogits" + suffix] = prelogits
         outputs["embeddings" + suffix] = network.L2Normalize()(prelogits)
         outputs[logits_name] = network.dense_head(prelogits, nrof_classes, f"head{suffix}")
-    outputs["lossweights_logits"], outputs["lossweights"] = network.lossweights_head(trunk, "cavi")
+    outputs["lossweights_logits"], outputs["lossweights"] = network.lossweights_head(trunk, lossweights_variant)
     return keras.Model(images, outputs)
+
+
+def build_model(image_size=160, nrof_classes=10, keep_probability=1.0, weight_decay=0.0, lossweights_variant="cavi",
+                logits_relu=True):
+    """`--model_def` entry point: the small network over the real network file's pieces."""
+    from cari_mtl.model.network import load_model_def
+
+    return small_network(load_model_def(), image_size, nrof_classes, lossweights_variant)

@@ -6,6 +6,7 @@ one default and one help text wherever it appears.
 
 from cari_mtl.images.eval_loader import STANDARDIZATIONS
 from cari_mtl.model.options import LOGITS_RELU_CHOICES
+from cari_mtl.runtime import collective_timeout
 from cari_mtl.runtime.distribute import DISTRIBUTE_CHOICES
 from cari_mtl.runtime.speed import MIXED_PRECISION_CHOICES, XLA_CHOICES
 
@@ -22,6 +23,15 @@ def add_speed_flags(parser):
                              "bfloat16; float16 (with dynamic loss scaling when training); off (float32). "
                              "auto: bfloat16 on a GPU with compute capability >= 8, float16 on 7.x, off on "
                              "older GPUs and on a CPU (default auto)")
+    return parser
+
+
+def add_collective_timeout_flag(parser):
+    parser.add_argument("--collective_timeout", type=float, default=collective_timeout.DEFAULT_SECONDS,
+                        help="--distribute multiworker: seconds the workers wait for one that stopped "
+                             "(crashed, killed, unreachable) before every other worker stops with a message "
+                             "naming the last checkpoint; also the longest wait for all workers to start "
+                             f"(default {collective_timeout.DEFAULT_SECONDS:g})")
     return parser
 
 

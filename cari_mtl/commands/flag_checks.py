@@ -17,6 +17,7 @@ FLOAT_RANGES = {  # flag: (low, high, low included)
     "moving_average_decay": (0.0, 1.0, True), "center_loss_factor": (0.0, math.inf, True),
     "lossweights_lr_factor": (0.0, math.inf, True), "dwa_temperature": (0.0, math.inf, False),
     "gradnorm_alpha": (0.0, math.inf, True), "gradnorm_lr": (0.0, math.inf, True),
+    "collective_timeout": (0.0, 86400.0, False),
 }
 SEED_LIMIT = 2 ** 32
 

@@ -19,6 +19,7 @@ from cari_mtl.model.model_dir import is_model_dir, read_config
 from cari_mtl.training.interrupt import TrainingInterrupted
 from cari_mtl.training.session import run_training
 from cari_mtl.training.trainer import CHECKPOINT_DIR, read_run_file
+from cari_mtl.training.worker_failure import WorkerLost
 
 
 def resolve_resume(resume, models_base_dir):
@@ -62,7 +63,7 @@ def main(argv=None, defaults=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         train(argv, defaults)
-    except TrainingInterrupted as stopped:
+    except (TrainingInterrupted, WorkerLost) as stopped:
         print(stopped, file=sys.stderr)
         return stopped.exit_code
     return 0

@@ -4,7 +4,7 @@ Every flag of the original `parse_arguments` is accepted with its meaning and de
 original parsed but never used say "does nothing" in their help. The port adds --dataset,
 --task_weighting, --static_weights, --lossweights_lr_factor, --resume, --save_every_n_steps,
 --legacy_global_step, --image_standardization, --logits_relu, --legacy_folds, --legacy_val,
---no_restore_optimizer_state and the performance flags --xla, --mixed_precision and --distribute.
+--no_restore_optimizer_state and the performance flags --xla, --mixed_precision, --distribute and --collective_timeout.
 The wrappers named like the original scripts preset --dataset and --task_weighting through
 `training_parser(defaults=...)`. `@file` arguments are expanded first (cari_mtl.commands.argument_files).
 The groups shared with the evaluation commands come from cari_mtl.commands.common_flags.
@@ -16,6 +16,7 @@ import sys
 from cari_mtl.commands.argument_files import expand_argument_files
 from cari_mtl.commands.common_flags import (
     EVALUATE_MODES,
+    add_collective_timeout_flag,
     add_distribute_flag,
     add_forward_batch_flag,
     add_image_standardization_flag,
@@ -194,7 +195,8 @@ def training_parser(description="Train the dynamic multi-task photo-caricature n
     parser = argparse.ArgumentParser(description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     for add in (add_output_flags, add_data_flags, add_model_flags, add_loss_flags, add_optimizer_flags,
-                add_loop_flags, add_evaluation_flags, add_speed_flags, add_distribute_flag):
+                add_loop_flags, add_evaluation_flags, add_speed_flags, add_distribute_flag,
+                add_collective_timeout_flag):
         add(parser)
     if defaults:
         parser.set_defaults(**defaults)
@@ -257,5 +259,6 @@ def training_config(args, stored=None):
             mode=EVALUATE_MODES[args.evaluate_mode], seed=args.seed, legacy_folds=args.legacy_folds,
             legacy_val=args.legacy_val),
         speed=SpeedOptions(xla=args.xla, mixed_precision=args.mixed_precision), distribute=args.distribute,
+        collective_timeout=args.collective_timeout,
         logs_base_dir=args.logs_base_dir, models_base_dir=args.models_base_dir, seed=args.seed,
     )

@@ -13,12 +13,15 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from cari_mtl.runtime import collective_timeout
+
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker")
 SUM = tf.distribute.ReduceOp.SUM
 
 
-def make_distribution(name):
-    """The tf.distribute strategy for --distribute (create it before any other TensorFlow work)."""
+def make_distribution(name, collective_timeout_seconds=collective_timeout.DEFAULT_SECONDS):
+    """The tf.distribute strategy for --distribute (create it before any other TensorFlow work);
+    `collective_timeout_seconds`: see cari_mtl.runtime.collective_timeout."""
     if name == "none":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -27,6 +30,7 @@ def make_distribution(name):
         if "TF_CONFIG" not in os.environ:
             raise ValueError("--distribute multiworker needs the TF_CONFIG environment variable on every machine "
                              "(cluster addresses and this machine's task), see the README")
+        collective_timeout.configure(collective_timeout_seconds)
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown --distribute {name!r}; choose one of {', '.join(DISTRIBUTE_CHOICES)}")
 

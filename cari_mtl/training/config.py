@@ -102,6 +102,7 @@ class TrainingConfig:
     evaluation: EpochEvaluationConfig = field(default_factory=EpochEvaluationConfig)
     speed: SpeedOptions = field(default_factory=SpeedOptions)
     distribute: str = "none"
+    collective_timeout: float = 120.0
     logs_base_dir: str = "~/logs/facenet"
     models_base_dir: str = "~/models/facenet"
     seed: int = 666

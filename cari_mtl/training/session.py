@@ -24,6 +24,7 @@ from cari_mtl.training.schedule import LearningRate
 from cari_mtl.training.train_step import TrainStep
 from cari_mtl.training.trainer import CHECKPOINT_DIR, Trainer, read_run_file, write_run_file
 from cari_mtl.training.training_data import load_training_data
+from cari_mtl.training.worker_failure import LostWorkers, started_within
 
 SOURCE_DIR = Path(__file__).resolve().parent
 
@@ -56,7 +57,9 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
     Returns:
         (model_dir, log_dir, the last epoch's metrics dict or None).
     """
-    distribution = distribute.make_distribution(config.distribute)
+    with LostWorkers(config.distribute, config.collective_timeout, config.models_base_dir, resume_dir), \
+            started_within(config.distribute, config.collective_timeout):
+        distribution = distribute.make_distribution(config.distribute, config.collective_timeout)
     distribute.check_batch_size(config.data.batch_size, distribution)
     chief = distribute.is_chief(distribution)
     check_pretrained_image_size(config.network)
@@ -71,15 +74,18 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
                                        **asdict(settings.weighting_options))
     variant = strategy.lossweights_variant(config.data.dataset)
     data, nrof_classes = load_training_data(config.data)
-    with distribution.scope():
+    lost_workers = LostWorkers(config.distribute, config.collective_timeout, config.models_base_dir,
+                               model_dir if chief else resume_dir)
+    with distribution.scope(), lost_workers:
         model, model_config = build_model(config.network, nrof_classes, variant)
     print(f"Model directory: {model_dir}\nLog directory: {log_dir}\nclasses: {nrof_classes}, "
           f"weighting: {strategy.name}, weights head: {variant}\nreplicas: {distribution.num_replicas_in_sync}, "
           f"dtype policy: {policy}, XLA: {'on' if jit_compile else 'off'}\nimage standardization: "
           f"{model_config.image_standardization}, logits ReLU: {'on' if model_config.logits_relu else 'off'}")
-    step = TrainStep(model, strategy, settings.optimizer, settings.center_loss_factor, settings.center_loss_alfa,
-                     settings.lossweights_lr_factor, settings.moving_average_decay, settings.legacy_global_step,
-                     distribution=distribution, jit_compile=jit_compile)
+    with lost_workers:
+        step = TrainStep(model, strategy, settings.optimizer, settings.center_loss_factor, settings.center_loss_alfa,
+                         settings.lossweights_lr_factor, settings.moving_average_decay, settings.legacy_global_step,
+                         distribution=distribution, jit_compile=jit_compile)
     pretrained = config.network.pretrained_model
     if pretrained and not is_model_dir(pretrained) and resume_dir is None and config.network.restore_optimizer_state:
         print(restore_optimizer_state(step, find_checkpoint_prefix(pretrained), settings.optimizer).format())
@@ -88,5 +94,6 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
         print(f"resuming from {trainer.restore(resume_dir)}")
     elif chief:
         trainer.logs.write_revision(command_line, SOURCE_DIR)
-    metrics = trainer.run(LearningRate(config.loop.learning_rate, config.loop.learning_rate_schedule_file))
+    with lost_workers:
+        metrics = trainer.run(LearningRate(config.loop.learning_rate, config.loop.learning_rate_schedule_file))
     return model_dir, log_dir, metrics
