@@ -14,12 +14,7 @@ from cari_mtl.commands.extract_features import main as extract_main
 from cari_mtl.model.model_dir import ModelConfig
 
 from small_network import small_network
-from test_evaluate_helpers import IMAGE_SIZE, NROF_CLASSES, save_untrained_model, write_image
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return save_untrained_model(tmp_path_factory.mktemp("model") / "model")
+from test_evaluate_helpers import IMAGE_SIZE, NROF_CLASSES, write_image
 
 
 @pytest.fixture(scope="module")

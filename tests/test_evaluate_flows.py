@@ -10,16 +10,11 @@ import pytest
 from cari_mtl.evaluation import protocols as evaluation
 from cari_mtl.evaluation import reports
 
-from test_evaluate_helpers import evaluation_config, save_untrained_model, write_image
+from test_evaluate_helpers import evaluation_config, write_image
 
 VERIFICATION_KEYS = {"accuracy_mean", "accuracy_std", "val_mean", "val_std", "far", "auc_mean", "auc_std",
                      "best_threshold", "pairs_same", "pairs_different", "val_at_far_0.001", "val_at_far_0.01",
                      "val_at_far_0.1"}
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return save_untrained_model(tmp_path_factory.mktemp("model") / "model")
 
 
 @pytest.fixture(scope="module")

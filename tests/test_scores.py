@@ -11,14 +11,9 @@ from cari_mtl.commands.plot_roc import main as plot_roc_main
 from cari_mtl.commands.plot_roc import read_roc
 from cari_mtl.evaluation import protocols as evaluation
 
-from test_evaluate_helpers import evaluation_config, save_untrained_model, write_image
+from test_evaluate_helpers import evaluation_config, write_image
 
 THRESHOLDS = np.arange(0, 4, 0.01)
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return save_untrained_model(tmp_path_factory.mktemp("model") / "model")
 
 
 @pytest.fixture(scope="module")
