@@ -9,6 +9,12 @@ the table has the last epoch's verification accuracy, photo id, caricature id, V
 wall-clock seconds of the run relative to `static` (training and the per-epoch evaluations, which
 cost the same for every method). Writes <output_dir>/task_weighting.json, task_weighting.md and
 task_weights.png (every method's w1, w2, w3 over the steps). The last line is one JSON object.
+
+    python benchmarks/task_weighting.py --step_cost [--image_size 80 --batch_size 16 --rounds 3]
+
+times the compiled train step alone, per method, on one batch in memory (the full network, 8
+classes), the methods interleaved round by round; it reports the process CPU seconds per step (the
+best round), which other programs on the machine disturb far less than wall-clock time.
 """
 
 import argparse
@@ -21,14 +27,19 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import matplotlib  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from cari_mtl.commands.train import train  # noqa: E402
 from cari_mtl.data.synthetic import generate_dataset  # noqa: E402
+from cari_mtl.model.network import load_model_def  # noqa: E402
+from cari_mtl.training import weighting  # noqa: E402
 from cari_mtl.training.epoch_evaluation import METRIC_KEYS  # noqa: E402
 from cari_mtl.training.logs import read_step_table  # noqa: E402
+from cari_mtl.training.train_step import TrainStep  # noqa: E402
 
 METHODS = {  # label: extra flags
     "static": ["--task_weighting", "static"],
@@ -40,6 +51,7 @@ METHODS = {  # label: extra flags
     "gradnorm": ["--task_weighting", "gradnorm"],
     "pcgrad": ["--task_weighting", "pcgrad"],
     "mgda": ["--task_weighting", "mgda"],
+    "staged": ["--task_weighting", "staged"],
 }
 COLUMNS = {"verification_accuracy": "verification", "photo_id_accuracy": "photo id",
            "caricature_id_accuracy": "caricature id", "v2c_accuracy": "V2C", "c2v_accuracy": "C2V"}
@@ -61,6 +73,8 @@ def parse_arguments(argv):
     parser.add_argument("--learning_rate", type=float, default=0.01, help="RMSProp learning rate (default 0.01)")
     parser.add_argument("--seed", type=int, default=1, help="seed of data and training (default 1)")
     parser.add_argument("--quick", action="store_true", help="20 steps of 2 methods, to check the script")
+    parser.add_argument("--step_cost", action="store_true", help="time the train step of every method instead")
+    parser.add_argument("--rounds", type=int, default=3, help="--step_cost: rounds of 3 steps per method")
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.epoch_size, args.methods = 20, 10, "static,mgda"
@@ -117,8 +131,40 @@ def plot_weights(results, path):
     plt.close(figure)
 
 
+def step_costs(args):
+    """{label: CPU seconds per compiled step}, best of --rounds rounds of 3 steps, methods interleaved."""
+    network = load_model_def()
+    rng = np.random.default_rng(0)
+    batch = (tf.constant(rng.normal(size=(args.batch_size, args.image_size, args.image_size, 3)), tf.float32),
+             tf.constant(rng.integers(0, 8, args.batch_size), tf.int64),
+             tf.constant(np.arange(args.batch_size) % 2, tf.int64))
+    steps = {}
+    for label in args.methods.split(","):
+        options = {"detach_weights_input": True} if label == "dynamic_detached" else {}
+        name = METHODS[label][1]
+        model = network.build_model(image_size=args.image_size, nrof_classes=8,
+                                    lossweights_variant="naive" if name == "naive" else "cavi")
+        steps[label] = TrainStep(model, weighting.make_strategy(name, **options), "RMSProp", center_loss_factor=0.01)
+        steps[label](*batch, 0.01)  # traces
+    best = {label: float("inf") for label in steps}
+    for _ in range(args.rounds):
+        for label, step in steps.items():
+            started = time.process_time()
+            for _ in range(3):
+                float(step(*batch, 0.01)["L"])
+            best[label] = min(best[label], (time.process_time() - started) / 3)
+    return best
+
+
 def main(argv=None):
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    if args.step_cost:
+        costs = step_costs(args)
+        print("| method | CPU s per step | relative to static |\n|---|---|---|")
+        for label, seconds in costs.items():
+            print(f"| {label} | {seconds:.3f} | {seconds / costs.get('static', seconds):.2f} |")
+        print(json.dumps(costs))
+        return 0
     output = Path(args.output_dir)
     epochs = max(1, args.steps // args.epoch_size)
     common = dataset_flags(args, output) + [

@@ -14,7 +14,8 @@ from small_network import small_network
 
 METHODS = {"dynamic_detached": ("dynamic", {"detach_weights_input": True}), "uncertainty": ("uncertainty", {}),
            "dwa": ("dwa", {"dwa_window": 1}), "gradnorm": ("gradnorm", {}), "pcgrad": ("pcgrad", {}),
-           "mgda": ("mgda", {})}
+           "mgda": ("mgda", {}), "staged_photo": ("staged", {"staged_epochs": (1, 1, 1, 1)})}
+STAGED_EPOCH = 3  # the photo stage: only the photo branch learns
 COMPARED = ("L1", "L2", "L3", "L", "w1", "w2", "w3", "grad_norm_theta")
 STEPS = 3  # dwa's weights leave 1 at the third step with a window of one step
 TOLERANCE = {"logs": 1e-4, "trainable": 2e-6}
@@ -68,6 +69,7 @@ def compare(out_path):
         trainable_before = [v.numpy() for v in model.trainable_variables]
         step = TrainStep(model, weighting.make_strategy(name, **options), "RMSProp", center_loss_factor=0.1,
                          center_loss_alfa=0.5, distribution=distribution)
+        step.strategy.start_epoch(STAGED_EPOCH)
         logs = [{k: float(v) for k, v in step(images, LABELS, IS_CARI, 0.01).items()} for images in batches]
         return before, trainable_before, [v.numpy() for v in model.trainable_variables], logs
 

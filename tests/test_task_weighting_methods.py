@@ -156,3 +156,30 @@ def test_psi_is_never_trained_by_the_literature_methods(network, name):
     head = model.get_layer("Logits_lossweights").kernel.numpy()
     step(X, LABELS, IS_CARI, LR)
     np.testing.assert_array_equal(model.get_layer("Logits_lossweights").kernel.numpy(), head)
+
+
+def test_staged_trains_only_the_stages_variables(network):
+    from small_network import small_network
+
+    model = small_network(network, 24, 5)
+    step = TrainStep(model, weighting.make_strategy("staged", staged_epochs=(1, 1, 1, 1)), optimizer="SGD")
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(8, 24, 24, 3)).astype(np.float32)
+    labels, is_cari = rng.integers(0, 5, 8), np.array([0, 1] * 4)
+    owners = {"trunk": "trunk", "caricature": "_cari", "photo": "_visual", "verification": ""}
+
+    def owner(variable):
+        layer = variable.path.split("/")[0].split(".")[0]
+        return next(name for name, mark in owners.items() if mark in layer)
+
+    expected = {1: {"trunk", "verification", "photo", "caricature"}, 2: {"trunk", "verification"}, 3: {"photo"},
+                4: {"caricature"}, 5: {"trunk", "verification", "photo", "caricature"}}  # epoch 5: joint again
+    weights = {1: [1, 1, 1], 2: [1, 0, 0], 3: [0, 1, 0], 4: [0, 0, 1], 5: [1, 1, 1]}
+    for epoch, moved in expected.items():
+        step.strategy.start_epoch(epoch)
+        before = {v.path: v.numpy() for v in model.trainable_variables if not v.path.startswith("Logits_lossweights")}
+        logs = step(images, labels, is_cari, 0.1)
+        changed = {owner(v) for v in model.trainable_variables
+                   if v.path in before and np.abs(v.numpy() - before[v.path]).max() > 0}
+        assert changed == moved, (epoch, changed)
+        np.testing.assert_array_equal([float(logs[f"w{i}"]) for i in (1, 2, 3)], weights[epoch])

@@ -119,8 +119,8 @@ def add_loss_flags(parser):
                         help="dynamic: the proposed method (weights head trained on L4 by its own optimizer); "
                              "naive: weights head trained on L with everything else; static: --static_weights; "
                              "uncertainty (Kendall et al. 2018), dwa (Liu et al. 2019), gradnorm (Chen et al. "
-                             "2018), pcgrad (Yu et al. 2020), mgda (MGDA-UB, Sener & Koltun 2018): see "
-                             "docs/TASK_WEIGHTING.md (default dynamic)")
+                             "2018), pcgrad (Yu et al. 2020), mgda (MGDA-UB, Sener & Koltun 2018), staged (TFN's "
+                             "alternating stages, --staged_epochs): see docs/TASK_WEIGHTING.md (default dynamic)")
     parser.add_argument("--detach_weights_input", action="store_true",
                         help="dynamic: the weights head reads the trunk features through a stop-gradient, so only "
                              "L4 moves the weights (the original lets L's gradient reach the trunk through them)")
@@ -130,6 +130,9 @@ def add_loss_flags(parser):
     parser.add_argument("--gradnorm_alpha", type=float, default=1.5, help="gradnorm: asymmetry alpha (default 1.5)")
     parser.add_argument("--gradnorm_lr", type=float, default=0.025,
                         help="gradnorm: learning rate of the task weights (default 0.025)")
+    parser.add_argument("--staged_epochs", default="1,1,1,1",
+                        help="staged: epochs of the joint, verification, photo and caricature stages, repeated in "
+                             "that order (default 1,1,1,1)")
     parser.add_argument("--static_weights", default="1,1,1",
                         help="w1,w2,w3 for --task_weighting static; 1,0,0 / 0,1,0 / 0,0,1 are the paper's "
                              "single-task baselines (default 1,1,1)")
@@ -213,6 +216,10 @@ def parse_training_arguments(argv=None, defaults=None, description=None):
         parser.error(f"--static_weights must be three comma-separated numbers, got {args.static_weights!r}")
     if len(args.static_weights) != 3:
         parser.error(f"--static_weights needs 3 numbers, got {len(args.static_weights)}")
+    try:
+        args.staged_epochs = tuple(int(count) for count in args.staged_epochs.split(","))
+    except ValueError:
+        parser.error(f"--staged_epochs must be four comma-separated integers, got {args.staged_epochs!r}")
     if args.lossweights_lr_factor is None:
         args.lossweights_lr_factor = LOSSWEIGHTS_LR_FACTOR[args.dataset]
     return args
@@ -246,7 +253,7 @@ def training_config(args, stored=None):
             static_weights=args.static_weights, weighting_options=WeightingOptions(
                 detach_weights_input=args.detach_weights_input, dwa_temperature=args.dwa_temperature,
                 dwa_window=args.dwa_window or args.epoch_size, gradnorm_alpha=args.gradnorm_alpha,
-                gradnorm_lr=args.gradnorm_lr),
+                gradnorm_lr=args.gradnorm_lr, staged_epochs=args.staged_epochs),
             optimizer=args.optimizer, center_loss_factor=args.center_loss_factor,
             center_loss_alfa=args.center_loss_alfa, lossweights_lr_factor=args.lossweights_lr_factor,
             moving_average_decay=args.moving_average_decay, legacy_global_step=args.legacy_global_step),

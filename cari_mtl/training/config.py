@@ -51,6 +51,7 @@ class WeightingOptions:
     dwa_window: int = 1000
     gradnorm_alpha: float = 1.5
     gradnorm_lr: float = 0.025
+    staged_epochs: tuple = (1, 1, 1, 1)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@
                  when they conflict, in a random order per step, then summed; w = 1
     mgda         Sener & Koltun (NeurIPS 2018), MGDA-UB: w = the min-norm convex combination of the task
                  gradients with respect to the trunk's output (exact for 3 tasks)
+    staged       the alternating schedule of TFN (task-oriented feature-fused network, IEEE TIP): a joint
+                 stage (w = 1), then one stage per task in which only that task's branch (and the trunk
+                 for the verification task) learns from that task's loss; stage lengths in epochs, repeated
 
 Every value is a global-batch value under --distribute: gradients, Gram matrices and norms are
 summed over the replicas before any non-linear step. The weights head Ψ is not trained by any of
@@ -193,7 +196,48 @@ class MGDA(EqualWeightsBase):
         return tf.stop_gradient(mtl_methods.min_norm_weights_from_gram(gram))
 
 
-METHODS = {cls.name: cls for cls in (Uncertainty, DynamicWeightAverage, GradNorm, PCGrad, MGDA)}
+TASK_OUTPUTS = (("embeddings", "logits_verif"), ("embeddings_visual", "logits_visual"),
+                ("embeddings_cari", "logits_cari"))
+
+
+class Staged(EqualWeightsBase):
+    name = "staged"
+
+    def __init__(self, staged_epochs=(1, 1, 1, 1)):
+        self.epochs = tuple(int(count) for count in staged_epochs)
+        if len(self.epochs) != 4 or min(self.epochs) < 0 or not sum(self.epochs):
+            raise ValueError(f"--staged_epochs needs 4 epoch counts >= 0 (joint, verification, photo, caricature), "
+                             f"not all 0; got {staged_epochs}")
+        self.trace_key = 0  # the stage: 0 joint, 1 + task index
+
+    def build(self, model):
+        trunk = {id(v) for v in trunk_variables(model)}
+        own = [{id(v) for v in keras.Model(model.input, [model.output[k] for k in keys]).trainable_variables} - trunk
+               for keys in TASK_OUTPUTS]
+        self.trained = [None, trunk | own[0], own[1], own[2]]  # per stage; None: everything
+
+    def start_epoch(self, epoch):
+        position = (epoch - 1) % sum(self.epochs)
+        stage = 0
+        while position >= self.epochs[stage]:
+            position -= self.epochs[stage]
+            stage += 1
+        self.trace_key = stage
+
+    def task_weights(self, lossweights, context=None):
+        if self.trace_key == 0:
+            return tf.ones([losses.NROF_TASKS])
+        return tf.one_hot(self.trace_key - 1, losses.NROF_TASKS)
+
+    def group_gradients(self, tape, group, targets, context):
+        gradients = tape.gradient(targets[group.objective], list(group.variables))
+        trained = self.trained[self.trace_key]
+        if trained is None:
+            return gradients
+        return [gradient if id(variable) in trained else None for gradient, variable in zip(gradients, group.variables)]
+
+
+METHODS = {cls.name: cls for cls in (Uncertainty, DynamicWeightAverage, GradNorm, PCGrad, MGDA, Staged)}
 
 
 def make_method(name, **options):

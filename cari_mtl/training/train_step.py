@@ -104,9 +104,10 @@ class TrainStep:
             {name: scalar tensor}: L, L1-L4, w1-w3, CE1-CE3, center1, accuracies, global_step (see `_logs`).
         """
         return self._compiled(tf.convert_to_tensor(images, tf.float32), tf.convert_to_tensor(labels, tf.int64),
-                              tf.convert_to_tensor(is_cari, tf.int64), tf.constant(learning_rate, tf.float32))
+                              tf.convert_to_tensor(is_cari, tf.int64), tf.constant(learning_rate, tf.float32),
+                              trace_key=self.strategy.trace_key)
 
-    def _iteration(self, images, labels, is_cari, learning_rate):
+    def _iteration(self, images, labels, is_cari, learning_rate, trace_key=None):
         with self.distribution.scope():
             for group in self.groups:
                 factor = self.lossweights_lr_factor if group.name == "psi" else 1.0
@@ -115,13 +116,14 @@ class TrainStep:
             results = self._replica_step(images, labels, is_cari)
         else:
             batch = distribute.split_batch(self.distribution, images, labels, is_cari)
-            results = self.distribution.run(self._replica_fn, args=batch)
+            results = self.distribution.run(self._replica_fn, args=batch, kwargs={"trace_key": trace_key})
             with self.distribution.scope():
                 self._count_replica_updates(results)
         return self._logs(results, learning_rate)
 
-    def _replica_step(self, images, labels, is_cari):
-        """The iteration on one replica's slice; every loss, weight and update is a global-batch value."""
+    def _replica_step(self, images, labels, is_cari, trace_key=None):
+        """The iteration on one replica's slice; every loss, weight and update is a global-batch value.
+        `trace_key` only makes the compiled step trace again when the strategy's key changes."""
         with tf.GradientTape(persistent=True) as tape:
             outputs = {name: tf.cast(value, tf.float32) for name, value in self.forward(images, training=True).items()}
             local = self.loss_terms_fn(outputs, labels, is_cari, self.centers, self.center_loss_factor)

@@ -52,6 +52,7 @@ class Strategy:
     name = "strategy"
     supports_distribution = True
     needs_shared_features = False
+    trace_key = None  # a value the compiled step is traced per (the stage of `staged`)
 
     def lossweights_variant(self, dataset):
         return dataset
@@ -75,6 +76,9 @@ class Strategy:
     def group_gradients(self, tape, group, targets, context):
         """Gradients of the group's objective for its variables (None where a variable has none)."""
         return tape.gradient(targets[group.objective], list(group.variables))
+
+    def start_epoch(self, epoch):
+        """Called by the trainer before each epoch (1-based), outside the compiled step."""
 
     @tf.autograph.experimental.do_not_convert  # nothing to convert (AutoGraph warns on a body-less method)
     def after_step(self, context):
@@ -148,12 +152,12 @@ class Static(Strategy):
         return (Group("theta", "L", theta),)
 
 
-STRATEGIES = ("dynamic", "naive", "static", "uncertainty", "dwa", "gradnorm", "pcgrad", "mgda")
+STRATEGIES = ("dynamic", "naive", "static", "uncertainty", "dwa", "gradnorm", "pcgrad", "mgda", "staged")
 
 
 def make_strategy(name, loss_weight_base=(0.0, 0.0, 0.0), static_weights=(1.0, 1.0, 1.0), **options):
     """The strategy for `--task_weighting`; `options` are the methods' hyper-parameters
-    (detach_weights_input, dwa_temperature, dwa_window, gradnorm_alpha, gradnorm_lr)."""
+    (detach_weights_input, dwa_temperature, dwa_window, gradnorm_alpha, gradnorm_lr, staged_epochs)."""
     if name == "dynamic":
         return Dynamic(loss_weight_base, options.get("detach_weights_input", False))
     if name == "naive":
