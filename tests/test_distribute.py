@@ -37,14 +37,18 @@ TOLERANCE = {"logs": 2e-5, "trainable": 1e-6, "centers": 1e-6, "non_trainable": 
              "optimizer": 1e-6}
 
 
-@pytest.fixture(scope="module")
-def differences(tmp_path_factory):
-    out = tmp_path_factory.mktemp("distribute") / "differences.json"
+def run_comparison(script, out, timeout):
+    """Runs a comparison script in its own process (fresh logical devices); returns the JSON it writes."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run([sys.executable, __file__, str(out)], env=env, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run([sys.executable, script, str(out)], env=env, capture_output=True, text=True,
+                            timeout=timeout)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def differences(tmp_path_factory):
+    return run_comparison(__file__, tmp_path_factory.mktemp("distribute") / "differences.json", timeout=600)
 
 
 def test_the_batch_halves_have_different_modality_counts():

@@ -2,13 +2,11 @@
 single-device steps on the same batches (the same construction as test_distribute.py, in a subprocess)."""
 
 import json
-import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
-from test_distribute import IMAGE_SIZE, IS_CARI, LABELS, NROF_CLASSES, max_abs_difference
+from test_distribute import IMAGE_SIZE, IS_CARI, LABELS, NROF_CLASSES, max_abs_difference, run_comparison
 
 from small_network import small_network
 
@@ -23,12 +21,7 @@ TOLERANCE = {"logs": 1e-4, "trainable": 2e-6}
 
 @pytest.fixture(scope="module")
 def differences(tmp_path_factory):
-    out = tmp_path_factory.mktemp("distribute_methods") / "differences.json"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run([sys.executable, __file__, str(out)], env=env, capture_output=True, text=True,
-                            timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(out.read_text())
+    return run_comparison(__file__, tmp_path_factory.mktemp("distribute_methods") / "differences.json", timeout=900)
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))

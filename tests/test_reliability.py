@@ -196,6 +196,15 @@ def test_out_of_range_flags_stop_before_any_data_or_folder(tmp_path, capsys, fla
     one_error_line(err, f"{flag} must be", allowed, value)
 
 
+def test_staged_epochs_stop_before_any_folder(tmp_path, capsys):
+    status, err = run(train_module.main, [
+        "--data_dir", str(tmp_path / "missing"), "--logs_base_dir", str(tmp_path / "logs"),
+        "--models_base_dir", str(tmp_path / "models"), "--task_weighting", "staged", "--staged_epochs", "0,0,0,0"],
+        capsys)
+    assert status == 2 and not (tmp_path / "logs").exists()
+    one_error_line(err, "--staged_epochs needs 4 epoch counts", "0,0,0,0")
+
+
 def test_extract_features_rejects_a_zero_batch_size(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         extract_features.parse_arguments(["--model_dir", "m", "--image_list", "l", "--output", "o",

@@ -200,14 +200,20 @@ TASK_OUTPUTS = (("embeddings", "logits_verif"), ("embeddings_visual", "logits_vi
                 ("embeddings_cari", "logits_cari"))
 
 
+def check_staged_epochs(staged_epochs):
+    """The four stage lengths as ints; ValueError naming --staged_epochs unless each is >= 0 and one > 0."""
+    epochs = tuple(int(count) for count in staged_epochs)
+    if len(epochs) != 4 or min(epochs) < 0 or not sum(epochs):
+        raise ValueError(f"--staged_epochs needs 4 epoch counts >= 0 (joint, verification, photo, caricature), "
+                         f"not all 0; got {','.join(map(str, staged_epochs))}")
+    return epochs
+
+
 class Staged(EqualWeightsBase):
     name = "staged"
 
     def __init__(self, staged_epochs=(1, 1, 1, 1)):
-        self.epochs = tuple(int(count) for count in staged_epochs)
-        if len(self.epochs) != 4 or min(self.epochs) < 0 or not sum(self.epochs):
-            raise ValueError(f"--staged_epochs needs 4 epoch counts >= 0 (joint, verification, photo, caricature), "
-                             f"not all 0; got {staged_epochs}")
+        self.epochs = check_staged_epochs(staged_epochs)
         self.trace_key = 0  # the stage: 0 joint, 1 + task index
 
     def build(self, model):
