@@ -108,8 +108,9 @@ def add_model_flags(parser):
     add_image_standardization_flag(parser)
     add_logits_relu_flag(parser)
     parser.add_argument("--no_restore_optimizer_state", action="store_true",
-                        help="with a TF1 --pretrained_model: do not restore the optimizer slots (and global step) "
-                             "it holds for --optimizer (the original restores them)")
+                        help="with a TF1 --pretrained_model: restore its weights only, not the optimizer slots "
+                             "of --optimizer, moving averages, center table and global step it holds (the "
+                             "original restores them)")
     parser.add_argument("--decov_loss_factor", type=float, default=0.0, help=NOOP)
     parser.add_argument("--expression_loss_factor", type=float, default=0.1, help=NOOP)
 
