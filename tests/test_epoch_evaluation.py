@@ -12,6 +12,14 @@ def test_whole_batches_of_images_only():
     assert kept_pairs(81, 24, 10) == 72
 
 
+def test_an_odd_batch_size_rounds_down_to_whole_pairs_where_the_original_split_failed():
+    # The original (8 pairs, --lfw_batch_size 5): int(16 / 5) = 3 batches = 15 images, issame[0:7];
+    # embeddings[0::2] has 8 rows and embeddings[1::2] 7, so its pair split fails (PORTING T28).
+    nrof_enque = 5 * int(16 / 5)
+    assert (len(range(nrof_enque)[0::2]), len(range(nrof_enque)[1::2])) == (8, 7)
+    assert kept_pairs(8, 5, 2) == 7
+
+
 def test_every_pair_kept_when_whole_batches_leave_fewer_pairs_than_folds():
     assert kept_pairs(12, 100, 4) == 12
 

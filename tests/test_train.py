@@ -132,6 +132,34 @@ def test_every_output_file_exists_and_parses(finished_run):
     assert (model_dir / "checkpoints" / "checkpoint").read_text().count("ckpt-18") >= 1
 
 
+def test_best_columns_and_feature_files_are_the_originals(finished_run):
+    _, log_dir, _ = finished_run
+    records = [json.loads(line) for line in (log_dir / "metrics.jsonl").read_text().splitlines()]
+    improved = set()
+    for name, key, column in (("cari-verif-pairs_result.txt", "verification_accuracy", 4),
+                              ("visual.txt", "photo_id_accuracy", 2), ("cari.txt", "caricature_id_accuracy", 2),
+                              ("visual2cari.txt", "v2c_accuracy", 2), ("cari2visual.txt", "c2v_accuracy", 2)):
+        rows = [line.split("\t") for line in (log_dir / name).read_text().splitlines()]
+        best = 0.0  # the original writes best_acc, then runs `if acc > best_acc: best_acc = acc`
+        for row, record in zip(rows, records, strict=True):
+            assert float(row[column]) == pytest.approx(best, abs=1e-5), (name, row)
+            if record[key] > best:
+                best = record[key]
+                improved.add(key)
+    assert improved, "no task improved: the feature files below are not exercised"
+    for key, (name, modality) in {"photo_id_accuracy": ("visual", 0), "caricature_id_accuracy": ("cari", 1),
+                                  "v2c_accuracy": ("visual2cari", 0), "c2v_accuracy": ("cari2visual", 1)}.items():
+        if key in improved:
+            assert np.load(log_dir / f"features_{name}.npy").shape == (4, 1792)
+            assert np.load(log_dir / f"features_{name}.npy").dtype == np.float64
+            assert np.load(log_dir / f"features_{name}_label.npy").tolist() == [0, 1, 2, 3]
+    if "verification_accuracy" in improved:
+        labels = np.load(log_dir / "features_cari-visual-verif_label.npy").reshape(-1, 2)
+        issame = np.load(log_dir / "features_cari-visual-verif_pairlabel.npy")
+        assert labels.shape == (16, 2) and (issame == (labels[:, 0] == labels[:, 1])).all()
+    assert not list(log_dir.glob("features_id*"))
+
+
 def test_resume_of_a_finished_run_says_so_and_trains_nothing(finished_run, capsys):
     model_dir, log_dir, _ = finished_run
     losses = read_step_table(log_dir / "loss.txt", 7)

@@ -99,8 +99,9 @@ def add_verification_flags(parser):
 
 
 def add_legacy_val_flag(parser):
-    """--legacy_val of the verification (PORTING E4)."""
+    """--legacy_val of the verification (PORTING E1, E2)."""
     parser.add_argument("--legacy_val", action="store_true",
-                        help="measure VAL on the training folds as the original does (its bug); "
-                             "default: on the test fold")
+                        help="VAL as the original computes it: on the training folds (its bug), with the "
+                             "threshold its numpy 1.16 sort picked among equal FAR values; default: on the "
+                             "test fold, threshold in threshold order")
     return parser

@@ -34,7 +34,7 @@ def main(argv=None):
     args = parse_arguments(argv)
     try:
         if args.dataset == "cavi":
-            split = cavi_split(args.data_dir, args.test_pairs, args.downsample)
+            split = cavi_split(args.data_dir, args.test_pairs, args.downsample, test_image_keys="resolved")
         else:
             split = webcari_split(args.data_dir, args.train_pairs, args.test_pairs)
     except (FileNotFoundError, ValueError) as error:

@@ -67,6 +67,10 @@ def add_data_flags(parser):
                         help="WebCaricature: protocol file listing the training images; CaVI: " + NOOP)
     parser.add_argument("--downsample", type=int, default=20,
                         help="CaVI: keep every n-th test pair (default 20)")
+    parser.add_argument("--test_image_keys", choices=("spelled", "resolved"), default="spelled",
+                        help="CaVI: test images of the per-epoch identification are distinct by path and "
+                             "identity as spelled in the pairs file (spelled, the original: an image written "
+                             "two ways counts twice) or as found on disk (resolved: each image once)")
     parser.add_argument("--image_size", type=int, default=96, help="input size in pixels (default 96)")
     parser.add_argument("--random_crop", action="store_true",
                         help="random crops of image_size instead of resizing")
@@ -104,8 +108,9 @@ def add_model_flags(parser):
     add_image_standardization_flag(parser)
     add_logits_relu_flag(parser)
     parser.add_argument("--no_restore_optimizer_state", action="store_true",
-                        help="with a TF1 --pretrained_model: do not restore the optimizer slots (and global step) "
-                             "it holds for --optimizer (the original restores them)")
+                        help="with a TF1 --pretrained_model: restore its weights only, not the optimizer slots "
+                             "of --optimizer, moving averages, center table and global step it holds (the "
+                             "original restores them)")
     parser.add_argument("--decov_loss_factor", type=float, default=0.0, help=NOOP)
     parser.add_argument("--expression_loss_factor", type=float, default=0.1, help=NOOP)
 
@@ -238,7 +243,8 @@ def training_config(args, stored=None):
     return TrainingConfig(
         data=DataConfig(
             dataset=args.dataset, data_dir=args.data_dir, test_pairs=args.test_pairs, train_pairs=args.train_pairs,
-            downsample=args.downsample, image_size=args.image_size, batch_size=args.batch_size,
+            downsample=args.downsample, test_image_keys=args.test_image_keys, image_size=args.image_size,
+            batch_size=args.batch_size,
             epoch_size=args.epoch_size, seed=args.seed, random_crop=args.random_crop, random_flip=args.random_flip,
             random_rotate=args.random_rotate, preprocess_threads=args.nrof_preprocess_threads,
             image_standardization=standardization),

@@ -11,8 +11,8 @@ Public API:
         dropped and counted.
     read_cavi_pairs(pairs_file, data_dir, downsample=20) -> (pair_paths [(caricature, photo)],
         issame [bool]) for the evaluation scripts; dropped pairs are reported on stderr.
-    cavi_split(data_dir, pairs_file, downsample=20) -> DatasetSplit: the training/test split of
-        the original training script (arrays and shapes in cari_mtl.data.split.DatasetSplit).
+    cavi_split(data_dir, pairs_file, downsample=20, test_image_keys="spelled") -> DatasetSplit: the
+        training/test split of the original training script (arrays and shapes in cari_mtl.data.split.DatasetSplit).
 
 Real-data facts handled here: identity folders differ in case between Real/ and Caricature/
 (`Will_Smith` / `will_smith`); the pairs file writes `Caricature/<Folder>\\<file>` with a
@@ -94,6 +94,7 @@ class PairLine:
     photo_id: str
     photo_path: str
     issame: bool
+    spelled_ids: tuple = ()  # (caricature id, photo id) as written, before upper-casing
 
 
 def parse_pairs_lines(pairs_file):
@@ -109,7 +110,8 @@ def parse_pairs_lines(pairs_file):
         if len(fields) != 5 or fields[4] not in ("0", "1"):
             raise ValueError(f"{pairs_file}:{number}: expected `<id> Caricature/<Folder>\\<file> <id> "
                              f"Real/<Folder>\\<file> <1|0>`, got {text!r}")
-        lines.append(PairLine(number, fields[0].upper(), fields[1], fields[2].upper(), fields[3], fields[4] == "1"))
+        lines.append(PairLine(number, fields[0].upper(), fields[1], fields[2].upper(), fields[3], fields[4] == "1",
+                              (fields[0], fields[2])))
     return lines
 
 
@@ -138,8 +140,17 @@ def read_cavi_pairs(pairs_file, data_dir, downsample=20):
     return pairs.pair_paths, pairs.issame
 
 
-def cavi_split(data_dir, pairs_file, downsample=20):
-    """Test = images of every `downsample`-th pair; train = every other image of the test identities."""
+TEST_IMAGE_KEYS = ("spelled", "resolved")
+
+
+def cavi_split(data_dir, pairs_file, downsample=20, test_image_keys="spelled"):
+    """Test = images of every `downsample`-th pair; train = every other image of the test identities.
+
+    The identification test images are the distinct (path, identity, modality) of the test pairs,
+    compared as spelled in the pairs file (`spelled`, the original's `set(zip(...))`: an image
+    written two ways is listed twice) or as found on disk with upper-cased identities
+    (`resolved`: each image once) (PORTING D15).
+    """
     _check_downsample(downsample)
     lines = parse_pairs_lines(pairs_file)[::downsample]
     tree = scan_cavi(data_dir)
@@ -155,4 +166,8 @@ def cavi_split(data_dir, pairs_file, downsample=20):
     in_test = set(pair_paths)
     train = [(path, label_of[identity], int(is_cari)) for path, identity, is_cari in tree.images
              if identity in label_of and path not in in_test]
-    return make_split(class_names, train, pair_paths, pair_labels, pairs.issame, (tree.skips, pairs.skips))
+    keys = None
+    if test_image_keys == "spelled":
+        keys = [key for line in pairs.lines for key in ((line.cari_path, line.spelled_ids[0], 1),
+                                                        (line.photo_path, line.spelled_ids[1], 0))]
+    return make_split(class_names, train, pair_paths, pair_labels, pairs.issame, (tree.skips, pairs.skips), keys)

@@ -5,8 +5,9 @@ Public API:
     DatasetSplit: training images and test pairs/images with integer labels (fields below).
     resolve_pair_lines(lines, locate, pairs_file) -> ResolvedPairs: parsed pairs-file lines whose two
         images are found; the others counted under `pair_image_not_found`
-    make_split(class_names, train_rows, pair_paths, pair_labels, issame, skip_sets) -> DatasetSplit
-    unique_test_images(pair_paths, pair_labels, pair_is_caricature) -> (paths, labels, is_caricature)
+    make_split(class_names, train_rows, pair_paths, pair_labels, issame, skip_sets, test_image_keys=None)
+        -> DatasetSplit
+    unique_test_images(pair_paths, pair_labels, pair_is_caricature, keys=None) -> (paths, labels, is_caricature)
     skips_as_dicts(*skips) -> (reason -> count, reason -> a few paths)
     report_skips(skips, out=stderr): one warning line per reason.
 """
@@ -57,6 +58,7 @@ class ResolvedPairs:
     pair_ids: list
     nrof_lines: int
     skips: Skips = field(default_factory=Skips)
+    lines: list = field(default_factory=list)  # the parsed lines of the kept pairs
 
 
 def resolve_pair_lines(lines, locate, pairs_file):
@@ -74,6 +76,7 @@ def resolve_pair_lines(lines, locate, pairs_file):
         pairs.pair_paths.append((cari, photo))
         pairs.issame.append(line.issame)
         pairs.pair_ids.append((line.cari_id, line.photo_id))
+        pairs.lines.append(line)
     return pairs
 
 
@@ -104,11 +107,13 @@ class DatasetSplit:
     skipped_examples: dict
 
 
-def make_split(class_names, train_rows, pair_paths, pair_labels, issame, skip_sets):
+def make_split(class_names, train_rows, pair_paths, pair_labels, issame, skip_sets, test_image_keys=None):
     """DatasetSplit from (path, label, is_caricature) training rows, the flat test pair lists
-    (caricature, photo, caricature, ...) with their labels, and the readers' Skips."""
+    (caricature, photo, caricature, ...) with their labels, and the readers' Skips; `test_image_keys`
+    (one per flat test image) decide which test images are the same, (path, label, modality) if None."""
     pair_is_cari = [1, 0] * len(issame)
-    test_paths, test_labels, test_is_cari = unique_test_images(pair_paths, pair_labels, pair_is_cari)
+    test_paths, test_labels, test_is_cari = unique_test_images(pair_paths, pair_labels, pair_is_cari,
+                                                               test_image_keys)
     skipped, skipped_examples = skips_as_dicts(*skip_sets)
     return DatasetSplit(
         class_names=class_names,
@@ -127,9 +132,14 @@ def make_split(class_names, train_rows, pair_paths, pair_labels, issame, skip_se
     )
 
 
-def unique_test_images(pair_paths, pair_labels, pair_is_caricature):
-    """Distinct (path, label, is_caricature) rows in first-occurrence order (the original uses an unordered set)."""
-    rows = list(dict.fromkeys(zip(pair_paths, pair_labels, pair_is_caricature)))
+def unique_test_images(pair_paths, pair_labels, pair_is_caricature, keys=None):
+    """(path, label, is_caricature) rows with distinct keys, in first-occurrence order (the original uses
+    an unordered set); the key of a row is the row itself unless `keys` gives one per row."""
+    rows = list(zip(pair_paths, pair_labels, pair_is_caricature))
+    first = {}
+    for key, row in zip(keys or rows, rows):
+        first.setdefault(key, row)
+    rows = list(first.values())
     return ([row[0] for row in rows], np.array([row[1] for row in rows], np.int32),
             np.array([row[2] for row in rows], np.int32))
 

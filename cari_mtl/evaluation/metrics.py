@@ -12,12 +12,15 @@ folds without shuffling (sizes as sklearn's KFold), accuracy thresholds arange(0
 first best training-fold threshold, VAL thresholds arange(0, 4, 0.001) interpolated at the target
 FAR as scipy < 1.3's interp1d(kind='slinear') did on the training folds' FAR curve (0 when the
 FAR never reaches the target). VAL is measured on the test fold; `legacy_val=True` measures it on
-the training folds as the original does (its bug). Threshold sweeps count distances below each
+the training folds as the original does (its bug) and orders runs of equal FAR as the original's
+numpy did before interpolating (`legacy_argsort`). Threshold sweeps count distances below each
 threshold with sorted arrays and searchsorted, so no Python loop runs over thresholds or pairs.
 """
 
 import numpy as np
 from sklearn.decomposition import PCA
+
+from cari_mtl.evaluation.legacy_argsort import legacy_argsort
 
 ACCURACY_THRESHOLDS = np.arange(0, 4, 0.01)
 VAL_THRESHOLDS = np.arange(0, 4, 0.001)
@@ -215,13 +218,23 @@ def _val_at_far(dist, same, folds, counts, far_target, legacy_val):
     everything = np.arange(dist.size)
     for fold, (start, stop) in enumerate(folds):
         if np.max(far_train[fold]) >= far_target:
-            thresholds[fold] = slinear_interpolate(far_train[fold], VAL_THRESHOLDS, far_target)
+            thresholds[fold] = _threshold_at_far(far_train[fold], far_target, legacy_val)
         measured = (everything < start) | (everything >= stop) if legacy_val else slice(start, stop)
         predicted = dist[measured] < thresholds[fold]
         actual = same[measured]
         val[fold] = _rate(np.array([np.sum(predicted & actual)]), np.sum(actual))[0]
         far[fold] = _rate(np.array([np.sum(predicted & ~actual)]), np.sum(~actual))[0]
     return val, far, thresholds
+
+
+def _threshold_at_far(far_curve, far_target, legacy_val):
+    """The VAL threshold at the target FAR. `legacy_val` sorts the curve first as the original's
+    interp1d did (numpy <= 1.16's unstable argsort, which reorders runs of equal FAR); otherwise
+    the curve is used in threshold order."""
+    if not legacy_val:
+        return slinear_interpolate(far_curve, VAL_THRESHOLDS, far_target)
+    order = legacy_argsort(far_curve)
+    return slinear_interpolate(far_curve[order], VAL_THRESHOLDS[order], far_target)
 
 
 def slinear_interpolate(x, y, point):

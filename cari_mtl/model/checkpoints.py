@@ -183,7 +183,7 @@ def load_tf1_checkpoint(model, path, init_cari_from_verif=False):
     filled = set(report.loaded)
     for branch in copy_into:
         for target_name, variable in targets.items():
-            source_name = _branch_source(target_name, branch)
+            source_name = branch_source(target_name, branch)
             if source_name and source_name in filled:
                 variable.assign(targets[source_name].numpy())
                 report.copied.append((source_name, target_name))
@@ -205,7 +205,7 @@ def _restorable(kind):
     return lambda name: name.startswith(TRUNK)
 
 
-def _branch_source(target_name, branch):
+def branch_source(target_name, branch):
     """Branch-1 variable whose values initialise `target_name` of `branch`, if any."""
     if not target_name.startswith(branch):
         return None

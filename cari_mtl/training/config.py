@@ -19,6 +19,7 @@ class DataConfig:
     test_pairs: str
     train_pairs: str | None = None
     downsample: int = 20
+    test_image_keys: str = "spelled"
     image_size: int = 96
     batch_size: int = 90
     epoch_size: int = 1000

@@ -149,5 +149,6 @@ class EpochEvaluator:
                   "verification_mix_accuracy": metrics.classification_accuracy(features["logits_verif"][pair_rows],
                                                                                self.pair_labels)}
         saved = {"pair_embeddings": features["embeddings"][pair_rows], "pair_issame": issame,
-                 "id_embeddings": features["embeddings"][id_rows], "id_labels": np.asarray(self.split.id_labels)}
+                 "pair_labels": self.pair_labels, "id_embeddings": features["embeddings"][id_rows],
+                 "id_labels": np.asarray(self.split.id_labels), "id_is_cari": np.asarray(self.split.id_is_cari)}
         return result, saved

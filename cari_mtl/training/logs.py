@@ -5,9 +5,10 @@
     loss.txt                   header, then per step "L1 L2 L3 CE1 CE2 CE3 center1"
     <task>.txt                 per epoch "step  accuracy  best", task in visual, cari, visual2cari,
                                cari2visual (original file names); cari-verif-pairs_result.txt has the
-                               original's six columns "step accuracy VAL FAR best mix-accuracy"
+                               original's six columns "step accuracy VAL FAR best mix-accuracy"; "best"
+                               is the best before this epoch (0 at the first), as the original writes it
     metrics.jsonl              one JSON object per epoch with every evaluation figure
-    features_*.npy             features of the best epoch of each task (for t-SNE plots)
+    features_*.npy             features of the best epoch of each task (cari_mtl.training.feature_files)
     events.out.tfevents.*      TensorBoard scalars: losses, weights, accuracies, learning rate
 """
 
@@ -98,7 +99,7 @@ class TrainingLogs:
                     write_scalar(f"train/{key}", values[key], step)
 
     def epoch(self, step, epoch, metrics, best):
-        """Evaluation figures of one epoch; `best` holds the best value of each task so far."""
+        """Evaluation figures of one epoch; `best`: each task's best before this epoch (the original's column)."""
         for key, name in TASK_FILES.items():
             with open(self.log_dir / name, "at") as handle:
                 if key == "verification_accuracy":

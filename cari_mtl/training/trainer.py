@@ -27,6 +27,7 @@ from cari_mtl.runtime import finite_check
 from cari_mtl.training import resume
 from cari_mtl.training.dead_heads import DeadHeadGuard
 from cari_mtl.training.epoch_evaluation import METRIC_KEYS, EpochEvaluator, check_folds
+from cari_mtl.training.feature_files import save_improved_features
 from cari_mtl.training.interrupt import StopRequest, TrainingInterrupted
 from cari_mtl.training.logs import TrainingLogs
 
@@ -165,18 +166,15 @@ class Trainer:
     def _evaluate(self, step, epoch, epoch_dir):
         metrics, features = self._evaluation().evaluate()
         best = dict(zip(METRIC_KEYS, self.best.numpy().tolist()))
+        previous = {key: max(value, 0.0) for key, value in best.items()}  # the original's best columns (T27)
         for index, key in enumerate(METRIC_KEYS):
             if not np.isnan(metrics[key]) and metrics[key] > best[key]:
                 best[key] = metrics[key]
                 if key in BEST_MODEL_DIRS:
                     _copy_model_dir(epoch_dir, self.model_dir / BEST_MODEL_DIRS[key])
-                if key == "verification_accuracy":
-                    self.logs.save_features("cari-visual-verif", _emb=features["pair_embeddings"],
-                                            _pairlabel=features["pair_issame"])
-                if key == "caricature_id_accuracy":
-                    self.logs.save_features("id", _emb=features["id_embeddings"], _label=features["id_labels"])
+                save_improved_features(self.logs, key, features)
         self.best.assign([best[k] for k in METRIC_KEYS])
-        self.logs.epoch(step, epoch, metrics, best)
+        self.logs.epoch(step, epoch, metrics, previous)
         print(f"epoch {epoch} (step {step}): " + ", ".join(f"{k} {metrics[k]:.4f}" for k in METRIC_KEYS))
         return metrics
 

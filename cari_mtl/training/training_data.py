@@ -31,7 +31,7 @@ def read_split(config):
     """The DatasetSplit of a DataConfig: its dataset's reader over data_dir and the pairs files."""
     if config.dataset == "webcari":
         return webcari_split(config.data_dir, config.train_pairs, config.test_pairs)
-    return cavi_split(config.data_dir, config.test_pairs, config.downsample)
+    return cavi_split(config.data_dir, config.test_pairs, config.downsample, config.test_image_keys)
 
 
 def evaluation_split(split):
