@@ -6,7 +6,7 @@ trains nothing and still writes best_model_*). Each failure is one line giving t
 
 import math
 
-from cari_mtl.training.task_weighting import check_staged_epochs
+from cari_mtl.training.config import check_staged_epochs
 
 MIN_IMAGE_SIZE = 75  # smallest input whose Inception-ResNet-v1 feature map keeps one pixel
 
@@ -32,6 +32,8 @@ def check_training_flags(args):
             raise ValueError(f"--{name} must be an integer >= {lowest}, got {value}")
     for name, (low, high, low_included) in FLOAT_RANGES.items():
         value = getattr(args, name)
+        if value is None:  # the usual value (--lossweights_lr_factor: the dataset's)
+            continue
         if not (low <= value if low_included else low < value) or not value <= high:
             opening = "[" if low_included else "("
             raise ValueError(f"--{name} must be in {opening}{low:g}, {high:g}], got {value}")

@@ -49,3 +49,9 @@ class StopRequest:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
         self._previous = {}
+
+
+class WorkerLost(Exception):
+    """Raised (by cari_mtl.training.worker_failure) in place of TensorFlow's error when a multi-worker run
+    lost a worker; here, with TrainingInterrupted, so that the command catches both without TensorFlow."""
+    exit_code = 75  # EX_TEMPFAIL: the run can be continued

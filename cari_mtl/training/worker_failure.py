@@ -18,18 +18,13 @@ import tensorflow as tf
 
 from cari_mtl.model.checkpoints import CheckpointError
 from cari_mtl.runtime.watchdog import Watchdog
+from cari_mtl.training.interrupt import WorkerLost
 from cari_mtl.training.resume import find_resume_point
-from cari_mtl.training.trainer import CHECKPOINT_DIR
+from cari_mtl.training.run_file import CHECKPOINT_DIR, newest_run
 
 LOST_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError,
                tf.errors.CancelledError)
-EXIT_CODE = 75  # EX_TEMPFAIL: the run can be continued
 TASK = re.compile(r"/job:(\w+)/replica:\d+/task:(\d+)")
-
-
-class WorkerLost(Exception):
-    """Raised in place of TensorFlow's error when a multi-worker run lost a worker."""
-    exit_code = EXIT_CODE
 
 
 def describe(task_type, index, cluster):
@@ -51,12 +46,9 @@ def lost_peers(message, own):
 def checkpoint_line(run_dir, models_base_dir):
     """Where a resume would continue: the run's newest checkpoint (`run_dir`, else the newest run
     under `models_base_dir` with one, as --resume latest picks it); None if there is none."""
+    run_dir = run_dir if run_dir is not None else newest_run(models_base_dir)
     if run_dir is None:
-        pattern = f"*/{CHECKPOINT_DIR}/checkpoint"
-        runs = sorted(p.parent.parent for p in Path(models_base_dir).expanduser().glob(pattern))
-        if not runs:
-            return None
-        run_dir = runs[-1]
+        return None
     try:
         point = find_resume_point(Path(run_dir) / CHECKPOINT_DIR)
     except CheckpointError:
