@@ -76,6 +76,8 @@ def main(argv=None, defaults=None):
     try:
         train(argv, defaults)
     except (TrainingInterrupted, WorkerLost) as stopped:
-        print(stopped, file=sys.stderr)
+        from cari_mtl.commands.stop_messages import stop_message
+
+        print(stop_message(stopped), file=sys.stderr)
         return stopped.exit_code
     return 0

@@ -1,5 +1,6 @@
-"""A multi-worker run that loses a worker: one line (which workers, the last checkpoint, the command
-to resume on every node) instead of TensorFlow's traceback, and an exit that cannot hang.
+"""A multi-worker run that loses a worker: a WorkerLost carrying the facts (the training command words
+them as one line: which workers, the last checkpoint, how to resume on every node, see
+cari_mtl.commands.stop_messages) instead of TensorFlow's traceback, and an exit that cannot hang.
 
 TensorFlow reports a lost peer as UnavailableError (its socket closed, or the coordination service
 saw its heartbeats stop, cari_mtl.runtime.collective_timeout), DeadlineExceededError (a worker that never
@@ -66,21 +67,6 @@ def this_task(tf_config):
     return describe(*own_task(config), config.get("cluster", {}))
 
 
-def message(error, run_dir, models_base_dir, tf_config):
-    """The line for `error`, seen by this task (TF_CONFIG `tf_config`)."""
-    config = json.loads(tf_config or "{}")
-    peers = lost_peers(str(getattr(error, "message", error)), own_task(config))
-    lost = ", ".join(describe(t, i, config.get("cluster", {})) for t, i in peers) or "another worker"
-    checkpoint = checkpoint_line(run_dir, models_base_dir)
-    if checkpoint is None:
-        advice = "no checkpoint yet: start the run again on every node"
-    else:
-        advice = (f"last checkpoint {checkpoint}; continue by running on every node, with its TF_CONFIG: "
-                  f"python train/train.py --resume latest --models_base_dir {models_base_dir}")
-    return (f"error: {this_task(tf_config)} of the multi-worker run stopped: lost {lost} "
-            f"({type(error).__name__}); {advice}")
-
-
 @contextmanager
 def started_within(distribute, timeout):
     """Stops the process with one line if the workers of a --distribute multiworker run are not all
@@ -113,6 +99,6 @@ class LostWorkers:
     def __exit__(self, kind, error, traceback):
         if not isinstance(error, LOST_ERRORS) or self.distribute != "multiworker":
             return False
-        lost = WorkerLost(message(error, self.run_dir, self.models_base_dir, os.environ.get("TF_CONFIG")))
+        lost = WorkerLost(error, self.run_dir, self.models_base_dir, os.environ.get("TF_CONFIG"))
         Watchdog(self.timeout)
         raise lost from None
