@@ -28,8 +28,6 @@ from cari_mtl.training.config import (
     TrainingConfig,
     WeightingOptions,
 )
-from cari_mtl.training.epoch_evaluation import METRIC_KEYS
-from cari_mtl.training.logs import read_step_table
 from cari_mtl.training.weighting_methods import names as weighting_names
 
 LABELS = {"verification_accuracy": "verification", "photo_id_accuracy": "photo id",
@@ -86,6 +84,8 @@ def demo_config(args, dataset, output):
 
 def main(argv=None):
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    from cari_mtl.training.epoch_evaluation import METRIC_KEYS  # TensorFlow, once the flags parsed
+    from cari_mtl.training.logs import read_step_table
     from cari_mtl.training.session import train
 
     started = time.time()
