@@ -4,7 +4,7 @@ The training command and the evaluation commands add the same groups, so a flag 
 one default and one help text wherever it appears.
 """
 
-from cari_mtl.images.eval_loader import STANDARDIZATIONS
+from cari_mtl.images.options import STANDARDIZATIONS
 from cari_mtl.model.options import LOGITS_RELU_CHOICES
 from cari_mtl.runtime.options import (
     DEFAULT_COLLECTIVE_TIMEOUT,

@@ -8,9 +8,6 @@ and one `register(Dataset(...))`; `--dataset` offers every registered name.
 from dataclasses import dataclass
 from typing import Callable
 
-from cari_mtl.data.cavi import cavi_split
-from cari_mtl.data.webcari import webcari_split
-
 
 @dataclass(frozen=True)
 class Dataset:
@@ -39,10 +36,14 @@ def get(name):
 
 
 def read_cavi(config):
+    from cari_mtl.data.cavi import cavi_split  # numpy: not for --help
+
     return cavi_split(config.data_dir, config.test_pairs, config.downsample)
 
 
 def read_webcari(config):
+    from cari_mtl.data.webcari import webcari_split
+
     return webcari_split(config.data_dir, config.train_pairs, config.test_pairs)
 
 
