@@ -109,3 +109,31 @@ def test_python_api_trains_and_the_command_resumes_new_and_old_runs(tmp_path, mo
     (model_dir / RUN_FILE).write_text(old)
     train_module.train(["--resume", str(model_dir)], progress=False)
     assert loss_rows(log_dir) == 6
+
+
+@pytest.mark.slow
+def test_a_registered_third_dataset_trains_without_touching_commands_or_model(tmp_path, monkeypatch):
+    from cari_mtl.data.cavi import cavi_split
+    from cari_mtl.training import datasets
+
+    read = []
+
+    def read_every_fourth_pair(config):  # a reader of its own: the CaVI tree with a fixed split
+        read.append(config.data_dir)
+        return cavi_split(config.data_dir, config.test_pairs, downsample=4)
+
+    monkeypatch.setitem(datasets.DATASETS, "cavi_every_fourth", None)
+    datasets.register(datasets.Dataset("cavi_every_fourth", read_every_fourth_pair, lossweights_variant="webcari",
+                                       lossweights_lr_factor=3.0))
+    base = small_run(tmp_path)
+    config = TrainingConfig(data=DataConfig(dataset="cavi_every_fourth", data_dir=base.data.data_dir,
+                                            test_pairs=base.data.test_pairs, batch_size=4),
+                            network=base.network, loop=base.loop, evaluation=base.evaluation, speed=base.speed,
+                            logs_base_dir=base.logs_base_dir, models_base_dir=base.models_base_dir, seed=5)
+    model_dir, log_dir, _ = cari_mtl.train(config, progress=False)
+    stored = TrainingConfig.from_dict(json.loads((model_dir / RUN_FILE).read_text())["config"])
+    assert read == [base.data.data_dir] and loss_rows(log_dir) == 2
+    assert stored.data.dataset == "cavi_every_fourth" and stored.step.lossweights_lr_factor == 3.0
+    model_config = json.loads((model_dir / "epoch_0001" / "config.json").read_text())
+    assert model_config["lossweights_variant"] == "webcari"
+    assert "cavi_every_fourth" in parse_training_arguments(["--dataset", "cavi_every_fourth"]).dataset
