@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 from cari_mtl.commands.argument_files import expand_argument_files
-from cari_mtl.commands.flag_checks import check_training_flags
 from cari_mtl.commands.training_flags import parse_training_arguments, training_config
 from cari_mtl.training.config import TrainingConfig
 from cari_mtl.training.interrupt import TrainingInterrupted, WorkerLost
@@ -32,9 +31,10 @@ def resolve_resume(resume, models_base_dir):
 
 
 def config_of_flags(args):
-    """The TrainingConfig of checked flags (a native --pretrained_model lends its stored model options)."""
-    check_training_flags(args)
-    return training_config(args, stored_model_config(args.pretrained_model))
+    """The TrainingConfig of the flags, checked (a native --pretrained_model lends its stored model options)."""
+    config = training_config(args, stored_model_config(args.pretrained_model))
+    config.validate()
+    return config
 
 
 def stored_run_config(model_dir):

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from cari_mtl.model.network import DEFAULT_MODEL_DEF
 from cari_mtl.model.options import chosen_logits_relu, chosen_standardization
 from cari_mtl.runtime.options import DEFAULT_COLLECTIVE_TIMEOUT, SpeedOptions
+from cari_mtl.training import config_checks
 
 FORMAT_VERSION = 1  # of the stored form (to_dict / from_dict)
 SEED = 666
@@ -142,6 +143,11 @@ class TrainingConfig:
         _fill(self, "step", legacy_global_step=self.loop.legacy_global_step)
         _fill(self, "evaluation", seed=self.seed)
 
+    def validate(self):
+        """Raises a ConfigError (cari_mtl.training.config_checks) naming the first field out of its range;
+        a run calls it before it reads any data or makes any folder."""
+        config_checks.validate(self)
+
     def to_dict(self):
         """The config as JSON-ready values (constructor arguments only), with its format version."""
         return {"format_version": FORMAT_VERSION, **_arguments(self)}
@@ -208,15 +214,6 @@ def resolve(config, stored=None, lossweights_lr_factor=None):
                    if config.step.lossweights_lr_factor is not None else lossweights_lr_factor,
                    weighting_options=replace(options, dwa_window=options.dwa_window or config.loop.epoch_size))
     return replace(config, network=network, step=step)
-
-
-def check_staged_epochs(staged_epochs):
-    """The four stage lengths as ints; ValueError naming --staged_epochs unless each is >= 0 and one > 0."""
-    epochs = tuple(int(count) for count in staged_epochs)
-    if len(epochs) != 4 or min(epochs) < 0 or not sum(epochs):
-        raise ValueError(f"--staged_epochs needs 4 epoch counts >= 0 (joint, verification, photo, caricature), "
-                         f"not all 0; got {','.join(map(str, staged_epochs))}")
-    return epochs
 
 
 def _chosen_relu(value, stored):

@@ -75,6 +75,7 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
         (model_dir, log_dir, the last epoch's metrics dict or None).
     """
     config = resolved_config(config)
+    config.validate()
     with LostWorkers(config.distribute, config.collective_timeout, config.models_base_dir, resume_dir), \
             started_within(config.distribute, config.collective_timeout):
         distribution = distribute.make_distribution(config.distribute, config.collective_timeout)

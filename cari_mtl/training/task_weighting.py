@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from cari_mtl.runtime import distribute
 from cari_mtl.training import losses, mtl_methods
-from cari_mtl.training.config import check_staged_epochs
+from cari_mtl.training.config_checks import check_staged_epochs
 from cari_mtl.training.weighting import HEAD_INPUT, SHARED_FEATURES, Group, Strategy, split_variables
 
 
