@@ -89,21 +89,19 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
     policy = apply_mixed_precision(config.speed.mixed_precision)
     jit_compile = use_xla(config.speed.xla) and (config.distribute == "none" or config.speed.xla == "on")
     settings = config.step
-    strategy = weighting_of(settings)
-    variant = strategy.lossweights_variant(datasets.get(config.data.dataset).lossweights_variant)
+    weighting = weighting_of(settings)
+    variant = weighting.lossweights_variant(datasets.get(config.data.dataset).lossweights_variant)
     data, nrof_classes = load_training_data(config.data)
     lost_workers = LostWorkers(config.distribute, config.collective_timeout, config.models_base_dir,
                                model_dir if chief else resume_dir)
     with distribution.scope(), lost_workers:
         model, model_config = build_model(config.network, nrof_classes, variant)
     print(f"Model directory: {model_dir}\nLog directory: {log_dir}\nclasses: {nrof_classes}, "
-          f"weighting: {strategy.name}, weights head: {variant}\nreplicas: {distribution.num_replicas_in_sync}, "
+          f"weighting: {weighting.name}, weights head: {variant}\nreplicas: {distribution.num_replicas_in_sync}, "
           f"dtype policy: {policy}, XLA: {'on' if jit_compile else 'off'}\nimage standardization: "
           f"{model_config.image_standardization}, logits ReLU: {'on' if model_config.logits_relu else 'off'}")
     with lost_workers:
-        step = TrainStep(model, strategy, settings.optimizer, settings.center_loss_factor, settings.center_loss_alfa,
-                         settings.lossweights_lr_factor, settings.moving_average_decay, settings.legacy_global_step,
-                         distribution=distribution, jit_compile=jit_compile)
+        step = TrainStep.from_config(model, weighting, settings, distribution=distribution, jit_compile=jit_compile)
     pretrained = config.network.pretrained_model
     if pretrained and not is_model_dir(pretrained) and resume_dir is None and config.network.restore_optimizer_state:
         print(restore_optimizer_state(step, find_checkpoint_prefix(pretrained), settings.optimizer).format())
