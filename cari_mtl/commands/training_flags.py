@@ -30,6 +30,7 @@ from cari_mtl.commands.common_flags import (
 from cari_mtl.model.options import LOGITS_RELU_CHOICES
 from cari_mtl.training import datasets, weighting_methods
 from cari_mtl.training.config import OPTIMIZERS, TrainingConfig, resolve
+from cari_mtl.training.config_checks import FLAGS
 
 NOOP = "does nothing (unused by the original's training scripts)"
 NOOP_TITLE = "flags of the original that do nothing (accepted for compatibility)"
@@ -248,10 +249,7 @@ def parse_training_arguments(argv=None, defaults=None, description=None):
     return args
 
 
-FLAG_NAMES = {  # config field (group.name) -> its flag, where the names differ
-    "data.preprocess_threads": "nrof_preprocess_threads", "evaluation.batch_size": "lfw_batch_size",
-    "evaluation.nrof_folds": "lfw_nrof_folds",
-}
+FLAG_NAMES = FLAGS  # config field (group.name) -> its flag, where the names differ
 CONVERTED = {  # config field -> its value from the parsed flags, where it is not one flag as given
     "network.restore_optimizer_state": lambda args: not args.no_restore_optimizer_state,
     "network.logits_relu": lambda args: None if args.logits_relu is None else LOGITS_RELU_CHOICES[args.logits_relu],

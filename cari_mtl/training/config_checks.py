@@ -24,7 +24,8 @@ FLOAT_RANGES = {  # field: (low, high, low included); None is the usual value, n
     "step.weighting_options.gradnorm_alpha": (0.0, math.inf, True),
     "step.weighting_options.gradnorm_lr": (0.0, math.inf, True), "collective_timeout": (0.0, 86400.0, False),
 }
-FLAGS = {"data.preprocess_threads": "nrof_preprocess_threads", "evaluation.batch_size": "lfw_batch_size",
+FLAGS = {  # field -> its training flag, where the names differ (the flags' mapping uses it too)
+    "data.preprocess_threads": "nrof_preprocess_threads", "evaluation.batch_size": "lfw_batch_size",
          "evaluation.nrof_folds": "lfw_nrof_folds"}
 
 
