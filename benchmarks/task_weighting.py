@@ -4,7 +4,7 @@
         [--data_dir CAVI_DIR --test_pairs PAIRS_FILE]   # default: the demo's synthetic CaVI-layout data
         [--methods dynamic,pcgrad,...] [--quick]
 
-Each method runs `train/train.py` (through cari_mtl.train) with the same flags but --task_weighting;
+Each method trains through `cari_mtl.train` with the same TrainingConfig but its task weighting;
 the table has the last epoch's verification accuracy, photo id, caricature id, V2C, C2V and the
 wall-clock seconds of the run relative to `static` (training and the per-epoch evaluations, which
 cost the same for every method). Writes <output_dir>/task_weighting.json, task_weighting.md and
@@ -22,6 +22,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -33,25 +34,34 @@ import tensorflow as tf  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from cari_mtl.commands.train import train  # noqa: E402
+import cari_mtl  # noqa: E402
 from cari_mtl.data.synthetic import generate_dataset  # noqa: E402
 from cari_mtl.model.network import load_model_def  # noqa: E402
-from cari_mtl.training import weighting  # noqa: E402
+from cari_mtl.training import weighting_methods  # noqa: E402
+from cari_mtl.training.config import (  # noqa: E402
+    DataConfig,
+    EpochEvaluationConfig,
+    LoopConfig,
+    NetworkConfig,
+    StepConfig,
+    TrainingConfig,
+    WeightingOptions,
+)
 from cari_mtl.training.epoch_evaluation import METRIC_KEYS  # noqa: E402
 from cari_mtl.training.logs import read_step_table  # noqa: E402
 from cari_mtl.training.train_step import TrainStep  # noqa: E402
 
-METHODS = {  # label: extra flags
-    "static": ["--task_weighting", "static"],
-    "dynamic": ["--task_weighting", "dynamic"],
-    "dynamic_detached": ["--task_weighting", "dynamic", "--detach_weights_input"],
-    "naive": ["--task_weighting", "naive"],
-    "uncertainty": ["--task_weighting", "uncertainty"],
-    "dwa": ["--task_weighting", "dwa"],
-    "gradnorm": ["--task_weighting", "gradnorm"],
-    "pcgrad": ["--task_weighting", "pcgrad"],
-    "mgda": ["--task_weighting", "mgda"],
-    "staged": ["--task_weighting", "staged"],
+METHODS = {  # label: (task weighting, detach_weights_input)
+    "static": ("static", False),
+    "dynamic": ("dynamic", False),
+    "dynamic_detached": ("dynamic", True),
+    "naive": ("naive", False),
+    "uncertainty": ("uncertainty", False),
+    "dwa": ("dwa", False),
+    "gradnorm": ("gradnorm", False),
+    "pcgrad": ("pcgrad", False),
+    "mgda": ("mgda", False),
+    "staged": ("staged", False),
 }
 COLUMNS = {"verification_accuracy": "verification", "photo_id_accuracy": "photo id",
            "caricature_id_accuracy": "caricature id", "v2c_accuracy": "V2C", "c2v_accuracy": "C2V"}
@@ -86,20 +96,27 @@ def parse_arguments(argv):
     return args
 
 
-def dataset_flags(args, output):
+def dataset_config(args, output):
+    """(DataConfig, EpochEvaluationConfig) of --data_dir, else of the synthetic data."""
+    data = DataConfig(dataset="cavi", batch_size=args.batch_size)
     if args.data_dir:
-        return ["--data_dir", args.data_dir, "--test_pairs", args.test_pairs, "--downsample",
-                str(args.downsample or 20)]
-    data = generate_dataset(output / "data", 8, 20, 20, image_size=96, seed=args.seed)
-    lines = sum(1 for line in Path(data.pairs_file).read_text().splitlines() if line.strip())
-    return ["--data_dir", str(data.data_dir), "--test_pairs", str(data.pairs_file), "--downsample",
-            str(args.downsample or max(1, lines // 32)), "--lfw_nrof_folds", "4", "--lfw_batch_size", "24"]
+        return replace(data, data_dir=args.data_dir, test_pairs=args.test_pairs,
+                       downsample=args.downsample or 20), EpochEvaluationConfig()
+    synthetic = generate_dataset(output / "data", 8, 20, 20, image_size=96, seed=args.seed)
+    lines = sum(1 for line in Path(synthetic.pairs_file).read_text().splitlines() if line.strip())
+    return (replace(data, data_dir=str(synthetic.data_dir), test_pairs=str(synthetic.pairs_file),
+                    downsample=args.downsample or max(1, lines // 32)),
+            EpochEvaluationConfig(batch_size=24, nrof_folds=4))
 
 
 def run_method(label, common, output):
+    """Trains `common` (a TrainingConfig) with the weighting of METHODS[label]."""
+    name, detach = METHODS[label]
+    step = replace(common.step, task_weighting=name, weighting_options=WeightingOptions(detach_weights_input=detach))
+    config = replace(common, step=step, logs_base_dir=str(output / label / "logs"),
+                     models_base_dir=str(output / label / "models"))
     started = time.perf_counter()
-    _, log_dir, metrics = train(common + ["--logs_base_dir", str(output / label / "logs"), "--models_base_dir",
-                                          str(output / label / "models")] + METHODS[label], progress=False)
+    _, log_dir, metrics = cari_mtl.train(config, progress=False)
     seconds = time.perf_counter() - started
     return {"metrics": {key: float(metrics[key]) for key in METRIC_KEYS}, "seconds": seconds,
             "weights": read_step_table(log_dir / "percentage_full_loss.txt", 3).tolist(), "log_dir": str(log_dir)}
@@ -140,11 +157,12 @@ def step_costs(args):
              tf.constant(np.arange(args.batch_size) % 2, tf.int64))
     steps = {}
     for label in args.methods.split(","):
-        options = {"detach_weights_input": True} if label == "dynamic_detached" else {}
-        name = METHODS[label][1]
+        name, detach = METHODS[label]
+        options = {"detach_weights_input": True} if detach else {}
         model = network.build_model(image_size=args.image_size, nrof_classes=8,
                                     lossweights_variant="naive" if name == "naive" else "cavi")
-        steps[label] = TrainStep(model, weighting.make_strategy(name, **options), "RMSProp", center_loss_factor=0.01)
+        steps[label] = TrainStep(model, weighting_methods.make_weighting(name, **options), "RMSProp",
+                                 center_loss_factor=0.01)
         steps[label](*batch, 0.01)  # traces
     best = {label: float("inf") for label in steps}
     for _ in range(args.rounds):
@@ -167,12 +185,13 @@ def main(argv=None):
         return 0
     output = Path(args.output_dir)
     epochs = max(1, args.steps // args.epoch_size)
-    common = dataset_flags(args, output) + [
-        "--dataset", "cavi", "--image_size", str(args.image_size), "--batch_size", str(args.batch_size),
-        "--epoch_size", str(args.epoch_size), "--max_nrof_epochs", str(epochs),
-        "--learning_rate", str(args.learning_rate), "--optimizer", "RMSProp", "--keep_probability", "0.8",
-        "--center_loss_factor", "0.01", "--center_loss_alfa", "0.5", "--logits_relu", "off",
-        "--seed", str(args.seed)]
+    data, evaluation = dataset_config(args, output)
+    common = TrainingConfig(
+        data=data, evaluation=evaluation,
+        network=NetworkConfig(image_size=args.image_size, keep_probability=0.8, logits_relu=False),
+        step=StepConfig(optimizer="RMSProp", center_loss_factor=0.01, center_loss_alfa=0.5),
+        loop=LoopConfig(max_nrof_epochs=epochs, epoch_size=args.epoch_size, learning_rate=args.learning_rate),
+        seed=args.seed)
     results = {}
     for label in args.methods.split(","):
         print(f"{label}: training {epochs * args.epoch_size} steps", flush=True)

@@ -32,7 +32,7 @@ import tensorflow as tf  # noqa: E402
 from cari_mtl.commands.common_flags import add_speed_flags  # noqa: E402
 from cari_mtl.model.network import load_model_def  # noqa: E402
 from cari_mtl.runtime.speed import apply_mixed_precision, use_xla  # noqa: E402
-from cari_mtl.training import weighting  # noqa: E402
+from cari_mtl.training import weighting, weighting_methods  # noqa: E402
 from cari_mtl.training.optimizers import make_optimizer  # noqa: E402
 from cari_mtl.training.train_step import TrainStep  # noqa: E402
 
@@ -73,7 +73,7 @@ def synthetic_batch(batch_size, image_size, nrof_classes):
 def custom_loop(network, args, jit_compile, batch):
     """A callable running n custom steps (logs fetched each step), and its TrainStep."""
     model = network.build_model(image_size=args.image_size, nrof_classes=args.nrof_classes)
-    step = TrainStep(model, weighting.make_strategy("dynamic"), "RMSProp", center_loss_factor=0.01,
+    step = TrainStep(model, weighting_methods.make_weighting("dynamic"), "RMSProp", center_loss_factor=0.01,
                      center_loss_alfa=0.95, jit_compile=jit_compile)
 
     def run(steps):

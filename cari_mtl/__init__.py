@@ -1,11 +1,16 @@
 """cari-mtl: cross-modal photo-caricature face recognition with dynamic multi-task learning (TF2/Keras 3 port).
 
-`cari_mtl.load_model(path)` gives a FaceModel (cari_mtl.api); it is imported on first use, so that
+`cari_mtl.load_model(path)` gives a FaceModel (cari_mtl.api); `cari_mtl.train(TrainingConfig(...))`
+trains a run from Python (cari_mtl.training.session). Each name is imported on first use, so that
 importing a command or the package does not load TensorFlow.
 """
 
 __version__ = "0.1.0"
-LAZY_NAMES = {"load_model": "cari_mtl.api", "FaceModel": "cari_mtl.api"}
+LAZY_NAMES = {"load_model": "cari_mtl.api", "FaceModel": "cari_mtl.api", "train": "cari_mtl.training.session",
+              **{name: "cari_mtl.training.config" for name in (
+                  "TrainingConfig", "DataConfig", "NetworkConfig", "StepConfig", "WeightingOptions", "LoopConfig",
+                  "EpochEvaluationConfig")},
+              "SpeedOptions": "cari_mtl.runtime.speed"}
 
 
 def __getattr__(name):

@@ -1,6 +1,9 @@
 """The layering of docs/ARCHITECTURE.md holds: no import points up, argparse lives in the command layer."""
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "cari_mtl"
@@ -46,3 +49,55 @@ def test_argparse_only_in_the_command_layer():
     users = [module_name(path) for path in sorted(PACKAGE.rglob("*.py"))
              if "argparse" in path.read_text() and layer_of(module_name(path)) < LAYERS["commands"]]
     assert users == []
+
+
+COMMAND_LINES = ("train/train.py", "cari-train")  # how a user runs the training: the command layer's words
+
+
+def test_no_module_below_the_commands_names_a_command_line():
+    naming = [f"{module_name(path)}: {line}" for path in sorted(PACKAGE.rglob("*.py"))
+              if layer_of(module_name(path)) < LAYERS["commands"] for line in COMMAND_LINES if line in path.read_text()]
+    assert naming == []
+
+
+def import_circles():
+    """Groups of cari_mtl modules that import each other, directly or through others (Tarjan's SCCs)."""
+    modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph = {name: {target if target in modules else target.rsplit(".", 1)[0] for target in library_imports(path)}
+             & set(modules) - {name} for name, path in modules.items()}
+    index, low, stack, circles = {}, {}, [], []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while not group or group[-1] != node:
+                group.append(stack.pop())
+            if len(group) > 1:
+                circles.append(sorted(group))
+
+    for name in sorted(modules):
+        if name not in index:
+            visit(name)
+    return circles
+
+
+def test_no_import_circle():
+    assert import_circles() == []
+
+
+def test_training_help_does_not_import_tensorflow():
+    code = ("import sys\nimport cari_mtl.commands.train as command\n"
+            "try:\n    command.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow was imported'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(PACKAGE.parent)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "--task_weighting" in result.stdout

@@ -8,7 +8,7 @@ import tensorflow as tf
 from cari_mtl.model.checkpoints import CheckpointError
 from cari_mtl.model.loading import model_from_checkpoint
 from cari_mtl.model.model_dir import ModelConfig
-from cari_mtl.training import weighting
+from cari_mtl.training import weighting_methods
 from cari_mtl.training.optimizer_state import restore_optimizer_state
 from cari_mtl.training.train_step import TrainStep
 
@@ -38,7 +38,7 @@ def slots_of(name, shape, ms, momentum):
 @pytest.fixture(scope="module")
 def step():
     model = ModelConfig(IMAGE_SIZE, 4).build()
-    return TrainStep(model, weighting.make_strategy("dynamic"), "RMSProp")
+    return TrainStep(model, weighting_methods.make_weighting("dynamic"), "RMSProp")
 
 
 def slot_values(step, name):

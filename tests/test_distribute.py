@@ -88,7 +88,7 @@ def compare(out_path, full=False):
     import keras
 
     from cari_mtl.model.network import load_model_def
-    from cari_mtl.training import weighting
+    from cari_mtl.training import weighting_methods
     from cari_mtl.training.train_step import TrainStep
 
     network = load_model_def()
@@ -104,7 +104,7 @@ def compare(out_path, full=False):
                 model = small_network(network, IMAGE_SIZE, NROF_CLASSES)
             if initial_weights is not None:
                 model.set_weights(initial_weights)
-        step = TrainStep(model, weighting.make_strategy("dynamic"), "RMSProp", center_loss_factor=0.1,
+        step = TrainStep(model, weighting_methods.make_weighting("dynamic"), "RMSProp", center_loss_factor=0.1,
                          center_loss_alfa=0.5, lossweights_lr_factor=10.0, moving_average_decay=0.9,
                          distribution=distribution)
         before = state(step)

@@ -6,13 +6,13 @@ import pytest
 import tensorflow as tf
 from test_weighting import IS_CARI, LABELS, LR, TARGETS, X, np_clip, toy_model, toy_terms
 
-from cari_mtl.training import weighting
+from cari_mtl.training import weighting_methods
 from cari_mtl.training.train_step import TrainStep
 
 
 def make_step(network, name, terms=toy_terms, **options):
     model = toy_model(network, "cavi", seed=3)
-    step = TrainStep(model, weighting.make_strategy(name, **options), optimizer="SGD", loss_terms_fn=terms)
+    step = TrainStep(model, weighting_methods.make_weighting(name, **options), optimizer="SGD", loss_terms_fn=terms)
     return model, step
 
 
@@ -162,7 +162,7 @@ def test_staged_trains_only_the_stages_variables(network):
     from small_network import small_network
 
     model = small_network(network, 24, 5)
-    step = TrainStep(model, weighting.make_strategy("staged", staged_epochs=(1, 1, 1, 1)), optimizer="SGD")
+    step = TrainStep(model, weighting_methods.make_weighting("staged", staged_epochs=(1, 1, 1, 1)), optimizer="SGD")
     rng = np.random.default_rng(0)
     images = rng.normal(size=(8, 24, 24, 3)).astype(np.float32)
     labels, is_cari = rng.integers(0, 5, 8), np.array([0, 1] * 4)

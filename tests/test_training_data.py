@@ -5,17 +5,17 @@ import tensorflow as tf
 from cari_mtl.data.cavi import cavi_split
 from cari_mtl.data.pipeline import epoch_indices
 from cari_mtl.data.synthetic import generate_dataset
-from cari_mtl.training.config import DataConfig
+from cari_mtl.training.config import DataConfig, LoopConfig, NetworkConfig, TrainingConfig
 from cari_mtl.training.training_data import load_training_data
 
 
-def data_config(dataset, **overrides):
-    values = dict(dataset="cavi", data_dir=str(dataset.data_dir), test_pairs=str(dataset.pairs_file),
-                  train_pairs=None, downsample=8, image_size=32, batch_size=6, epoch_size=3, seed=0,
-                  random_crop=False, random_flip=False, random_rotate=False, preprocess_threads=2,
-                  image_standardization="prewhiten")
-    values.update(overrides)
-    return DataConfig(**values)
+def data_config(dataset):
+    """The DataConfig of a run: its image size, epoch size, seed and standardisation come from the run."""
+    data = DataConfig(dataset="cavi", data_dir=str(dataset.data_dir), test_pairs=str(dataset.pairs_file),
+                      train_pairs=None, downsample=8, batch_size=6, random_crop=False, random_flip=False,
+                      random_rotate=False, preprocess_threads=2)
+    return TrainingConfig(data=data, network=NetworkConfig(image_size=32, image_standardization="prewhiten"),
+                          loop=LoopConfig(epoch_size=3), seed=0).data
 
 
 def test_split_reaches_the_batches_and_the_evaluation(tmp_path, capsys):

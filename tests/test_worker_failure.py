@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
+from cari_mtl.commands import stop_messages
 from cari_mtl.training import worker_failure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +29,7 @@ def write_checkpoint(model_dir, step):
 
 def test_the_line_names_both_workers_the_checkpoint_and_the_resume_command(tmp_path):
     prefix = write_checkpoint(tmp_path / "models" / "20240101-120000", 6)
-    line = worker_failure.message(tf.errors.UnavailableError(None, None, HEARTBEATS), None, tmp_path / "models",
+    line = stop_messages.message(tf.errors.UnavailableError(None, None, HEARTBEATS), None, tmp_path / "models",
                                   TF_CONFIG)
     assert "\n" not in line
     assert line.startswith("error: worker 0 (10.0.0.1:2222) of the multi-worker run stopped: lost worker 1 "
@@ -38,7 +39,7 @@ def test_the_line_names_both_workers_the_checkpoint_and_the_resume_command(tmp_p
 
 
 def test_without_a_checkpoint_the_line_says_to_start_again(tmp_path):
-    line = worker_failure.message(tf.errors.UnavailableError(None, None, "Socket closed"), tmp_path / "run",
+    line = stop_messages.message(tf.errors.UnavailableError(None, None, "Socket closed"), tmp_path / "run",
                                   tmp_path, TF_CONFIG)
     assert "lost another worker" in line and line.endswith("no checkpoint yet: start the run again on every node")
 

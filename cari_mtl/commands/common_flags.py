@@ -4,11 +4,14 @@ The training command and the evaluation commands add the same groups, so a flag 
 one default and one help text wherever it appears.
 """
 
-from cari_mtl.images.eval_loader import STANDARDIZATIONS
+from cari_mtl.images.options import STANDARDIZATIONS
 from cari_mtl.model.options import LOGITS_RELU_CHOICES
-from cari_mtl.runtime import collective_timeout
-from cari_mtl.runtime.distribute import DISTRIBUTE_CHOICES
-from cari_mtl.runtime.speed import MIXED_PRECISION_CHOICES, XLA_CHOICES
+from cari_mtl.runtime.options import (
+    DEFAULT_COLLECTIVE_TIMEOUT,
+    DISTRIBUTE_CHOICES,
+    MIXED_PRECISION_CHOICES,
+    XLA_CHOICES,
+)
 
 EVALUATE_MODES = {"Euclidian": "euclidean", "euclidean": "euclidean", "similarity": "similarity"}
 
@@ -27,11 +30,11 @@ def add_speed_flags(parser):
 
 
 def add_collective_timeout_flag(parser):
-    parser.add_argument("--collective_timeout", type=float, default=collective_timeout.DEFAULT_SECONDS,
+    parser.add_argument("--collective_timeout", type=float, default=DEFAULT_COLLECTIVE_TIMEOUT,
                         help="--distribute multiworker: seconds the workers wait for one that stopped "
                              "(crashed, killed, unreachable) before every other worker stops with a message "
                              "naming the last checkpoint; also the longest wait for all workers to start "
-                             f"(default {collective_timeout.DEFAULT_SECONDS:g})")
+                             f"(default {DEFAULT_COLLECTIVE_TIMEOUT:g})")
     return parser
 
 

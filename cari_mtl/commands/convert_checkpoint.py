@@ -6,7 +6,6 @@
 import argparse
 
 from cari_mtl.commands.common_flags import add_image_standardization_flag, add_logits_relu_flag
-from cari_mtl.model.loading import convert_checkpoint
 from cari_mtl.model.options import chosen_logits_relu, chosen_standardization
 
 
@@ -33,6 +32,8 @@ def parse_arguments(argv):
 
 def main(argv=None):
     args = parse_arguments(argv)
+    from cari_mtl.model.loading import convert_checkpoint  # TensorFlow, once the flags parsed (not for --help)
+
     output_dir, report = convert_checkpoint(
         args.pretrained_model, args.output_dir, image_size=args.image_size,
         nrof_classes=args.nrof_classes, lossweights_variant=args.lossweights_variant,

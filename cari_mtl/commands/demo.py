@@ -19,9 +19,16 @@ from pathlib import Path
 
 from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.evaluation import plots
-from cari_mtl.training.epoch_evaluation import METRIC_KEYS
-from cari_mtl.training.logs import read_step_table
-from cari_mtl.training.weighting import STRATEGIES
+from cari_mtl.training.config import (
+    DataConfig,
+    EpochEvaluationConfig,
+    LoopConfig,
+    NetworkConfig,
+    StepConfig,
+    TrainingConfig,
+    WeightingOptions,
+)
+from cari_mtl.training.weighting_methods import names as weighting_names
 
 LABELS = {"verification_accuracy": "verification", "photo_id_accuracy": "photo id",
           "caricature_id_accuracy": "caricature id", "v2c_accuracy": "V2C", "c2v_accuracy": "C2V"}
@@ -48,7 +55,7 @@ def parse_arguments(argv):
     parser.add_argument("--epochs", type=int, default=15, help="epochs (default 15)")
     parser.add_argument("--learning_rate", type=float, default=0.01, help="RMSProp learning rate (default 0.01)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the images and of training (default 1)")
-    parser.add_argument("--task_weighting", choices=STRATEGIES, default="dynamic",
+    parser.add_argument("--task_weighting", choices=weighting_names(), default="dynamic",
                         help="weighting method, as on train/train.py (default dynamic, the paper's)")
     parser.add_argument("--detach_weights_input", action="store_true",
                         help="dynamic: only L4 moves the weights (see train/train.py --help)")
@@ -60,26 +67,33 @@ def parse_arguments(argv):
     return args
 
 
+def demo_config(args, dataset, output):
+    """The TrainingConfig of the demo's run on `dataset` (a cari_mtl.data.synthetic tree)."""
+    return TrainingConfig(
+        data=DataConfig(dataset="cavi", data_dir=str(dataset.data_dir), test_pairs=str(dataset.pairs_file),
+                        downsample=downsample_for(dataset.pairs_file, args.nrof_test_pairs),
+                        batch_size=args.batch_size),
+        network=NetworkConfig(image_size=args.image_size, keep_probability=0.8),
+        step=StepConfig(task_weighting=args.task_weighting, optimizer="RMSProp", center_loss_factor=0.1,
+                        center_loss_alfa=0.5,
+                        weighting_options=WeightingOptions(detach_weights_input=args.detach_weights_input)),
+        loop=LoopConfig(max_nrof_epochs=args.epochs, epoch_size=args.epoch_size, learning_rate=args.learning_rate),
+        evaluation=EpochEvaluationConfig(batch_size=24, nrof_folds=4),
+        logs_base_dir=str(output / "logs"), models_base_dir=str(output / "models"), seed=args.seed)
+
+
 def main(argv=None):
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
-    from cari_mtl.commands.train import train
+    from cari_mtl.training.epoch_evaluation import METRIC_KEYS  # TensorFlow, once the flags parsed
+    from cari_mtl.training.logs import read_step_table
+    from cari_mtl.training.session import train
 
     started = time.time()
     output = Path(args.output_dir)
     dataset = generate_dataset(output / "data", args.identities, args.photos_per_id, args.caricatures_per_id,
                                image_size=96, seed=args.seed)
     print(f"synthetic dataset: {args.identities} identities in {dataset.data_dir}, pairs {dataset.pairs_file}")
-    flags = ["--dataset", "cavi", "--data_dir", str(dataset.data_dir), "--test_pairs", str(dataset.pairs_file),
-             "--downsample", str(downsample_for(dataset.pairs_file, args.nrof_test_pairs)),
-             "--logs_base_dir", str(output / "logs"), "--models_base_dir", str(output / "models"),
-             "--image_size", str(args.image_size), "--batch_size", str(args.batch_size),
-             "--epoch_size", str(args.epoch_size), "--max_nrof_epochs", str(args.epochs),
-             "--learning_rate", str(args.learning_rate), "--optimizer", "RMSProp", "--keep_probability", "0.8",
-             "--center_loss_factor", "0.1", "--center_loss_alfa", "0.5", "--lfw_batch_size", "24",
-             "--lfw_nrof_folds", "4", "--seed", str(args.seed), "--task_weighting", args.task_weighting]
-    if args.detach_weights_input:
-        flags.append("--detach_weights_input")
-    model_dir, log_dir, metrics = train(flags)
+    model_dir, log_dir, metrics = train(demo_config(args, dataset, output))
     result = {key: float(metrics[key]) for key in METRIC_KEYS}
     (output / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
     plot = output / "task_weights_and_losses.png"

@@ -12,12 +12,12 @@ import sys
 
 from cari_mtl.commands.evaluation_flags import evaluation_config, evaluation_parser, parse_evaluation_arguments
 from cari_mtl.data.cavi import read_cavi_pairs
-from cari_mtl.evaluation.protocols import verify
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_evaluation_arguments(evaluation_parser(__doc__, "cavi"), argv)
+    from cari_mtl.evaluation.protocols import verify  # TensorFlow, once the flags parsed (not for --help)
     pair_paths, issame = read_cavi_pairs(args.test_pairs, args.data_dir, downsample=args.downsample)
     verify(evaluation_config(args), pair_paths, issame, command_line=" ".join(["evaluate_cavi.py", *argv]))
     return 0

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from cari_mtl.commands.evaluation_flags import evaluation_config, evaluation_parser, parse_evaluation_arguments
 from cari_mtl.data.webcari import read_webcari_rank_list
-from cari_mtl.evaluation.protocols import identify
 
 
 def protocol_folds(probe_dir, gallery_dir, data_dir, nrof_folds, protocol):
@@ -32,6 +31,7 @@ def protocol_folds(probe_dir, gallery_dir, data_dir, nrof_folds, protocol):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_evaluation_arguments(evaluation_parser(__doc__, "identify"), argv)
+    from cari_mtl.evaluation.protocols import identify  # TensorFlow, once the flags parsed (not for --help)
     protocols = {protocol: protocol_folds(args.probe, args.gallery, args.data_dir, args.lfw_nrof_folds, protocol)
                  for protocol in args.protocols}
     identify(evaluation_config(args), protocols, command_line=" ".join(["evaluate_webcavi_identify.py", *argv]))

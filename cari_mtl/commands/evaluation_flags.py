@@ -15,8 +15,8 @@ from cari_mtl.commands.common_flags import (
     add_verification_flags,
 )
 from cari_mtl.evaluation.config import EvaluationConfig
-from cari_mtl.model.loading import ModelSource
-from cari_mtl.runtime.speed import SpeedOptions
+from cari_mtl.model.source import ModelSource
+from cari_mtl.runtime.options import SpeedOptions
 
 PROTOCOLS = {"C2P": ("C2P",), "P2C": ("P2C",), "both": ("C2P", "P2C")}
 

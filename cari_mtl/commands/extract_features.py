@@ -20,11 +20,9 @@ import numpy as np
 from cari_mtl.commands.common_flags import add_forward_batch_flag, add_model_source_flags, add_speed_flags
 from cari_mtl.commands.evaluation_flags import model_source
 from cari_mtl.data.text_files import read_text_file
-from cari_mtl.evaluation.features import compute_features
-from cari_mtl.model.loading import open_inference_model
 from cari_mtl.runtime.finite_check import NonFiniteError, drop_nonfinite_rows
+from cari_mtl.runtime.options import SpeedOptions
 from cari_mtl.runtime.output_dirs import require_writable_dir
-from cari_mtl.runtime.speed import SpeedOptions
 
 
 def parse_arguments(argv):
@@ -54,8 +52,17 @@ def read_image_list(path):
     return paths
 
 
+def open_inference_model(source, speed):
+    """cari_mtl.model.loading.open_inference_model, imported when a model is opened (not for --help)."""
+    from cari_mtl.model.loading import open_inference_model as open_model
+
+    return open_model(source, speed)
+
+
 def main(argv=None):
     args = parse_arguments(argv)
+    from cari_mtl.evaluation.features import compute_features  # TensorFlow, once the flags parsed
+
     paths = read_image_list(args.image_list)
     require_writable_dir(Path(args.output).expanduser().parent, "--output")
     model, config, jit_compile = open_inference_model(model_source(args), SpeedOptions(args.xla, args.mixed_precision))

@@ -11,9 +11,6 @@ skipped wherever they occur. Writes one PNG with both panels (default <logs_dir>
 import argparse
 from pathlib import Path
 
-from cari_mtl.evaluation import plots
-from cari_mtl.training.logs import LOSS_FILE, WEIGHTS_FILE, read_step_table
-
 
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -24,6 +21,9 @@ def parse_arguments(argv):
 
 def main(argv=None):
     args = parse_arguments(argv)
+    from cari_mtl.evaluation import plots  # matplotlib and TensorFlow, once the flags parsed (not for --help)
+    from cari_mtl.training.logs import LOSS_FILE, WEIGHTS_FILE, read_step_table
+
     weights = read_step_table(Path(args.logs_dir) / WEIGHTS_FILE, 3)
     losses = read_step_table(Path(args.logs_dir) / LOSS_FILE, 7)
     output = Path(args.output) if args.output else Path(args.logs_dir) / "training_curves.png"

@@ -12,14 +12,11 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from sklearn.manifold import TSNE
 
 from cari_mtl.commands.common_flags import add_forward_batch_flag, add_model_source_flags
 from cari_mtl.commands.evaluation_flags import model_source
 from cari_mtl.data.cavi import list_cavi_images
 from cari_mtl.evaluation import plots
-from cari_mtl.evaluation.features import compute_features
-from cari_mtl.model.loading import open_model
 
 
 def parse_arguments(argv):
@@ -59,6 +56,9 @@ def choose_images(images, max_identities, max_images, seed):
 
 def embed_points(rows, source, embeddings="shared", batch_size=100):
     """[N, 1792] embeddings of the chosen rows from the ModelSource `source`, of the branch asked for."""
+    from cari_mtl.evaluation.features import compute_features  # TensorFlow: not for --help
+    from cari_mtl.model.loading import open_model
+
     model, config = open_model(source.path, image_size=source.image_size, nrof_classes=source.nrof_classes,
                                image_standardization=source.image_standardization)
     paths = [path for path, _, _ in rows]
@@ -77,6 +77,7 @@ def main(argv=None):
     args = parse_arguments(argv)
     rows = choose_images(list_cavi_images(args.data_dir), args.max_identities, args.max_images, args.seed)
     embeddings = embed_points(rows, model_source(args), args.embeddings, args.lfw_batch_size)
+    from sklearn.manifold import TSNE
     perplexity = min(args.perplexity, len(rows) - 1.0)
     points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=args.seed).fit_transform(embeddings)
     output = Path(args.output)

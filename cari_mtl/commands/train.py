@@ -5,56 +5,68 @@
     python train/train.py --resume <models_base_dir>/<timestamp>      # continue an interrupted run
     python train/train.py ... --distribute mirrored                   # every local GPU
 
-A run stores its expanded flags in run.json; --resume parses them again, so a resumed run has the
-configuration of the interrupted one.
+A run stores its TrainingConfig in run.json (and its flags beside it, for display); --resume
+rebuilds the run from that config. A run.json of an older version holds only the flags: they
+are parsed again.
 """
 
 import sys
 from pathlib import Path
 
 from cari_mtl.commands.argument_files import expand_argument_files
-from cari_mtl.commands.flag_checks import check_training_flags
 from cari_mtl.commands.training_flags import parse_training_arguments, training_config
-from cari_mtl.model.model_dir import is_model_dir, read_config
-from cari_mtl.training.interrupt import TrainingInterrupted
-from cari_mtl.training.session import run_training
-from cari_mtl.training.trainer import CHECKPOINT_DIR, read_run_file
-from cari_mtl.training.worker_failure import WorkerLost
+from cari_mtl.training.config import TrainingConfig
+from cari_mtl.training.interrupt import TrainingInterrupted, WorkerLost
+from cari_mtl.training.run_file import newest_run, read_run_file
 
 
 def resolve_resume(resume, models_base_dir):
     """The model directory named by --resume ('latest': newest run with a checkpoint)."""
     if resume != "latest":
         return Path(resume).expanduser()
-    runs = sorted(p.parent.parent for p in Path(models_base_dir).expanduser().glob(f"*/{CHECKPOINT_DIR}/checkpoint"))
-    if not runs:
+    run = newest_run(models_base_dir)
+    if run is None:
         raise FileNotFoundError(f"--resume latest: no run with a checkpoint under {models_base_dir}")
-    return runs[-1]
+    return run
 
 
-def resolve_arguments(argv, defaults=None):
-    """(args, model directory to resume or None): the stored flags of the run when resuming."""
+def config_of_flags(args):
+    """The TrainingConfig of the flags, checked (a native --pretrained_model lends its stored model options)."""
+    config = training_config(args, stored_model_config(args.pretrained_model))
+    config.validate()
+    return config
+
+
+def stored_run_config(model_dir):
+    """The TrainingConfig a run stored in its run.json; from its flags when an older version wrote it."""
+    run = read_run_file(model_dir)
+    if "config" in run:
+        return TrainingConfig.from_dict(run["config"])
+    return config_of_flags(parse_training_arguments(run["argv"], run.get("defaults")))
+
+
+def resolve_config(argv, defaults=None):
+    """(TrainingConfig, model directory to resume or None): the stored config of the run when resuming."""
     args = parse_training_arguments(argv, defaults)
-    if args.resume:
-        model_dir = resolve_resume(args.resume, args.models_base_dir)
-        run = read_run_file(model_dir)
-        args = parse_training_arguments(run["argv"], run.get("defaults"))
-    else:
-        model_dir = None
-    check_training_flags(args)
-    return args, model_dir
+    if not args.resume:
+        return config_of_flags(args), None
+    model_dir = resolve_resume(args.resume, args.models_base_dir)
+    return stored_run_config(model_dir), model_dir
 
 
 def stored_model_config(pretrained_model):
     """The ModelConfig of a native --pretrained_model directory, else None."""
+    from cari_mtl.model.model_dir import is_model_dir, read_config
+
     return read_config(pretrained_model) if pretrained_model and is_model_dir(pretrained_model) else None
 
 
 def train(argv, defaults=None, progress=True):
     """Runs (or resumes) a training from its flags; returns (model_dir, log_dir, last epoch's metrics)."""
     argv = expand_argument_files(argv)
-    args, resume_dir = resolve_arguments(argv, defaults)
-    config = training_config(args, stored_model_config(args.pretrained_model))
+    config, resume_dir = resolve_config(argv, defaults)
+    from cari_mtl.training.session import run_training  # TensorFlow, once the flags parsed (not for --help)
+
     return run_training(config, run_settings={"argv": list(argv), "defaults": defaults or {}}, resume_dir=resume_dir,
                         command_line=" ".join([sys.argv[0], *argv]), progress=progress)
 
@@ -64,7 +76,8 @@ def main(argv=None, defaults=None):
     try:
         train(argv, defaults)
     except (TrainingInterrupted, WorkerLost) as stopped:
-        print(stopped, file=sys.stderr)
+        from cari_mtl.commands.stop_messages import stop_message
+
+        print(stop_message(stopped), file=sys.stderr)
         return stopped.exit_code
     return 0
-

@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass, field
 
-from cari_mtl.model.loading import ModelSource
-from cari_mtl.runtime.speed import SpeedOptions
+from cari_mtl.model.source import ModelSource
+from cari_mtl.runtime.options import SpeedOptions
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ with (PORTING D13).
 import cv2
 import numpy as np
 
-STANDARDIZATIONS = ("prewhiten", "fixed")
+from cari_mtl.images.options import STANDARDIZATIONS
 
 
 def prewhiten(image):

@@ -1,6 +1,5 @@
 """One entry point for `--model_dir` / `--pretrained_model`: a native model directory or a TF1 checkpoint."""
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -22,19 +21,9 @@ from cari_mtl.model.model_dir import (
 )
 from cari_mtl.model.network import DEFAULT_MODEL_DEF
 from cari_mtl.model.options import chosen_standardization
+from cari_mtl.model.source import ModelSource  # noqa: F401 (re-exported: the loaders take one)
 from cari_mtl.runtime.finite_check import check_weights
 from cari_mtl.runtime.speed import SpeedOptions, apply_mixed_precision, use_xla
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """A model named on the command line (`--model_dir`): a native model directory or a TF1 checkpoint,
-    with what only a TF1 checkpoint needs (input size, classes) and the standardisation asked for
-    (None: the stored one)."""
-    path: str
-    image_size: int = 160
-    nrof_classes: int | None = None
-    image_standardization: str | None = None
 
 
 def checkpoint_classes(checkpoint, nrof_classes):

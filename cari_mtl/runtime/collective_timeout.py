@@ -18,7 +18,9 @@ from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
 from tensorflow.python.distribute import multi_worker_util
 from tensorflow.python.eager import context
 
-DEFAULT_SECONDS = 120
+from cari_mtl.runtime.options import DEFAULT_COLLECTIVE_TIMEOUT
+
+DEFAULT_SECONDS = DEFAULT_COLLECTIVE_TIMEOUT
 COORDINATED_JOBS = ("chief", "worker")
 
 

@@ -14,8 +14,8 @@ import keras
 import tensorflow as tf
 
 from cari_mtl.runtime import collective_timeout
+from cari_mtl.runtime.options import DISTRIBUTE_CHOICES
 
-DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker")
 SUM = tf.distribute.ReduceOp.SUM
 
 

@@ -12,21 +12,12 @@ Mixed precision keeps the variables in float32 (model directories and checkpoint
 only the layer computations run in 16 bits. The heads, losses and softmax stay float32.
 """
 
-from dataclasses import dataclass
-
 import keras
 import tensorflow as tf
 
-MIXED_PRECISION_CHOICES = ("auto", "off", "bfloat16", "float16")
-XLA_CHOICES = ("auto", "on", "off")
+from cari_mtl.runtime.options import MIXED_PRECISION_CHOICES, XLA_CHOICES, SpeedOptions  # noqa: F401 (re-exported)
+
 POLICIES = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
-
-
-@dataclass(frozen=True)
-class SpeedOptions:
-    """--xla and --mixed_precision as given (auto / on / off; auto / off / bfloat16 / float16)."""
-    xla: str = "auto"
-    mixed_precision: str = "auto"
 
 
 def gpu_compute_capability():

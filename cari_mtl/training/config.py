@@ -1,55 +1,82 @@
-"""What a training run needs, as typed objects built once from the training command's flags.
+"""What a training run needs: one tree of typed configs, the single source of its defaults and the record
+of a run (stored in run.json, read back by --resume).
 
-Each group goes to the part of the library that uses it: DataConfig to the training data,
-NetworkConfig to the model setup, StepConfig to the train step, LoopConfig to the trainer,
-EpochEvaluationConfig to the per-epoch evaluation. Names and meanings follow the flags (README
-"Training"); `task_weighting` is dynamic, naive or static (PORTING T1-T3).
+    TrainingConfig          the run: output folders, seed, distribution, and the groups below
+      DataConfig            the dataset, its split and the input pipeline      -> training data
+      NetworkConfig         the network: fresh or from --pretrained_model      -> model setup
+      StepConfig            task weighting, losses, optimizers, moving averages -> the train step
+        WeightingOptions    hyper-parameters of the weighting methods (docs/TASK_WEIGHTING.md)
+      LoopConfig            epochs, learning rate, checkpoints                 -> the trainer
+      EpochEvaluationConfig the per-epoch verification                        -> epoch evaluation
+      SpeedOptions          XLA and mixed precision
+
+Every field exists once, with the original script's default, and the training flags take their
+defaults from here (cari_mtl.commands.training_flags). A group that needs a value owned by another
+(the input pipeline needs the network's image size, the loop's epoch size and the run's seed) holds
+a copy that TrainingConfig fills in: those copies are not constructor arguments. `None` in
+lossweights_lr_factor, image_standardization, logits_relu and dwa_window means "the usual one" and
+is resolved by `resolve` (the dataset's factor, the pretrained model's stored options, one epoch).
 """
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass, field, replace
 
-from cari_mtl.runtime.speed import SpeedOptions
+from cari_mtl.model.network import DEFAULT_MODEL_DEF
+from cari_mtl.model.options import chosen_logits_relu, chosen_standardization
+from cari_mtl.runtime.options import DEFAULT_COLLECTIVE_TIMEOUT, SpeedOptions
+from cari_mtl.training import config_checks
+
+FORMAT_VERSION = 1  # of the stored form (to_dict / from_dict)
+SEED = 666
+OPTIMIZERS = ("Adagrad", "Adadelta", "Adam", "RMSProp", "Momentum", "SGD")  # cari_mtl.training.optimizers
+
+
+def _copy(default):
+    """A value owned by another group, filled in by TrainingConfig (not a constructor argument)."""
+    return field(default=default, init=False)
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    """The dataset, its split (CaVI: every `downsample`-th pair tests) and the input pipeline."""
-    dataset: str
-    data_dir: str
-    test_pairs: str
-    train_pairs: str | None = None
+    """The dataset (a name of cari_mtl.training.datasets), its split (CaVI: every `downsample`-th pair
+    tests) and the input pipeline. Defaults: the original's flags."""
+    dataset: str = "cavi"
+    data_dir: str = "/data/zming/datasets/CK+/CK+_mtcnnpy_182_160_expression"
+    test_pairs: str = "../data/IdentitySplit_4th_10fold_oulucasiapairs_Six.txt"
+    train_pairs: str | None = "../data/IdentitySplit_4th_10fold_oulucasiapairs_Six.txt"
     downsample: int = 20
     test_image_keys: str = "spelled"
-    image_size: int = 96
     batch_size: int = 90
-    epoch_size: int = 1000
-    seed: int = 666
     random_crop: bool = False
     random_flip: bool = False
     random_rotate: bool = False
     preprocess_threads: int | None = None
-    image_standardization: str = "prewhiten"
+    image_size: int = _copy(96)
+    epoch_size: int = _copy(1000)
+    seed: int = _copy(SEED)
+    image_standardization: str = _copy("prewhiten")
 
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """The network to train: fresh from `model_def`, or from `pretrained_model` (native or TF1)."""
-    model_def: str
+    """The network to train: fresh from `model_def`, or from `pretrained_model` (native or TF1).
+    image_standardization / logits_relu None: the pretrained model's stored value, else the original's."""
+    model_def: str = str(DEFAULT_MODEL_DEF)
     image_size: int = 96
     pretrained_model: str | None = None
     keep_probability: float = 1.0
     weight_decay: float = 0.0
-    image_standardization: str = "prewhiten"
-    logits_relu: bool = True
+    image_standardization: str | None = None
+    logits_relu: bool | None = None
     restore_optimizer_state: bool = True
 
 
 @dataclass(frozen=True)
 class WeightingOptions:
-    """Hyper-parameters of the task-weighting methods (docs/TASK_WEIGHTING.md)."""
+    """Hyper-parameters of the task-weighting methods (docs/TASK_WEIGHTING.md); dwa_window None: one epoch."""
     detach_weights_input: bool = False
     dwa_temperature: float = 2.0
-    dwa_window: int = 1000
+    dwa_window: int | None = None
     gradnorm_alpha: float = 1.5
     gradnorm_lr: float = 0.025
     staged_epochs: tuple = (1, 1, 1, 1)
@@ -57,7 +84,8 @@ class WeightingOptions:
 
 @dataclass(frozen=True)
 class StepConfig:
-    """The train step: task weighting, losses, optimizers and moving averages."""
+    """The train step: task weighting (a name of cari_mtl.training.weighting), losses, optimizers and
+    moving averages. lossweights_lr_factor None: the dataset's (1 for cavi, 10 for webcari)."""
     task_weighting: str = "dynamic"
     loss_weight_base: tuple = (0.0, 0.0, 0.0)
     static_weights: tuple = (1.0, 1.0, 1.0)
@@ -65,9 +93,9 @@ class StepConfig:
     optimizer: str = "RMSProp"
     center_loss_factor: float = 0.0
     center_loss_alfa: float = 0.95
-    lossweights_lr_factor: float = 1.0
+    lossweights_lr_factor: float | None = None
     moving_average_decay: float = 0.9999
-    legacy_global_step: bool = False
+    legacy_global_step: bool = _copy(False)
 
 
 @dataclass(frozen=True)
@@ -76,7 +104,7 @@ class LoopConfig:
     max_nrof_epochs: int = 500
     epoch_size: int = 1000
     learning_rate: float = 0.1
-    learning_rate_schedule_file: str | None = None
+    learning_rate_schedule_file: str | None = "../data/learning_rate_schedule.txt"
     legacy_global_step: bool = False
     save_every_n_steps: int = 0
     log_histograms: bool = False
@@ -89,22 +117,106 @@ class EpochEvaluationConfig:
     nrof_folds: int = 10
     far: float = 0.01
     mode: str = "euclidean"
-    seed: int = 666
     legacy_folds: bool = False
     legacy_val: bool = False
+    seed: int = _copy(SEED)
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
     """A whole run; logs and models go to <logs_base_dir> and <models_base_dir>/<YYYYmmdd-HHMMSS>/."""
-    data: DataConfig
-    network: NetworkConfig
+    data: DataConfig = field(default_factory=DataConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
     step: StepConfig = field(default_factory=StepConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
     evaluation: EpochEvaluationConfig = field(default_factory=EpochEvaluationConfig)
     speed: SpeedOptions = field(default_factory=SpeedOptions)
     distribute: str = "none"
-    collective_timeout: float = 120.0
+    collective_timeout: float = DEFAULT_COLLECTIVE_TIMEOUT
     logs_base_dir: str = "~/logs/facenet"
     models_base_dir: str = "~/models/facenet"
-    seed: int = 666
+    seed: int = SEED
+
+    def __post_init__(self):
+        standardization = self.network.image_standardization or "prewhiten"
+        _fill(self, "data", image_size=self.network.image_size, epoch_size=self.loop.epoch_size, seed=self.seed,
+              image_standardization=standardization)
+        _fill(self, "step", legacy_global_step=self.loop.legacy_global_step)
+        _fill(self, "evaluation", seed=self.seed)
+
+    def validate(self):
+        """Raises a ConfigError (cari_mtl.training.config_checks) naming the first field out of its range;
+        a run calls it before it reads any data or makes any folder."""
+        config_checks.validate(self)
+
+    def to_dict(self):
+        """The config as JSON-ready values (constructor arguments only), with its format version."""
+        return {"format_version": FORMAT_VERSION, **_arguments(self)}
+
+    @classmethod
+    def from_dict(cls, values):
+        """The config `to_dict` gave; ValueError naming what does not fit."""
+        values = dict(values)
+        version = values.pop("format_version", None)
+        if version != FORMAT_VERSION:
+            raise ValueError(f"stored training config has format version {version}, this version reads "
+                             f"{FORMAT_VERSION}")
+        return _build(cls, values)
+
+
+def _fill(config, group, **values):
+    copy = replace(getattr(config, group))
+    for name, value in values.items():
+        object.__setattr__(copy, name, value)
+    object.__setattr__(config, group, copy)
+
+
+def _arguments(config):
+    values = {}
+    for item in dataclasses.fields(config):
+        if item.init:
+            value = getattr(config, item.name)
+            values[item.name] = _arguments(value) if dataclasses.is_dataclass(value) else \
+                list(value) if isinstance(value, tuple) else value
+    return values
+
+
+def _build(cls, values):
+    known = {item.name: item for item in dataclasses.fields(cls) if item.init}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"stored training config: unknown field(s) {', '.join(unknown)} of {cls.__name__}")
+    arguments = {}
+    for name, value in values.items():
+        kind = known[name].type
+        if dataclasses.is_dataclass(kind):
+            value = _build(kind, value)
+        elif kind is tuple:
+            value = tuple(value)
+        arguments[name] = value
+    return cls(**arguments)
+
+
+def resolve(config, stored=None, lossweights_lr_factor=None):
+    """`config` with its `None` defaults made concrete.
+
+    Args:
+        config: the TrainingConfig.
+        stored: the ModelConfig of a native --pretrained_model (its image standardisation and logits ReLU
+            are kept unless the config names them), or None.
+        lossweights_lr_factor: the dataset's factor, used when the config has none.
+    """
+    network = replace(config.network,
+                      image_standardization=chosen_standardization(config.network.image_standardization,
+                                                                   stored.image_standardization if stored else None),
+                      logits_relu=_chosen_relu(config.network.logits_relu, stored))
+    options = config.step.weighting_options
+    step = replace(config.step, lossweights_lr_factor=config.step.lossweights_lr_factor
+                   if config.step.lossweights_lr_factor is not None else lossweights_lr_factor,
+                   weighting_options=replace(options, dwa_window=options.dwa_window or config.loop.epoch_size))
+    return replace(config, network=network, step=step)
+
+
+def _chosen_relu(value, stored):
+    flag = None if value is None else ("on" if value else "off")
+    return chosen_logits_relu(flag, stored.logits_relu if stored else None)

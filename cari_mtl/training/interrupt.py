@@ -15,8 +15,9 @@ class TrainingInterrupted(Exception):
     """Raised by the training loop after it saved a checkpoint on a stop request."""
 
     def __init__(self, signum, step, checkpoint, model_dir):
-        super().__init__(f"stopped by {signal.Signals(signum).name} after step {step}; checkpoint: {checkpoint}\n"
-                         f"continue with: python train/train.py --resume {model_dir}")
+        super().__init__(f"stopped by {signal.Signals(signum).name} after step {step}; checkpoint: {checkpoint}; "
+                         f"the run continues with --resume {model_dir}")
+        self.model_dir = model_dir
         self.exit_code = 128 + signum
 
 
@@ -49,3 +50,15 @@ class StopRequest:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
         self._previous = {}
+
+
+class WorkerLost(Exception):
+    """Raised (by cari_mtl.training.worker_failure) in place of TensorFlow's `error` when a multi-worker run
+    lost a worker; it carries what the message needs: the run's model directory (or None), --models_base_dir
+    and this task's TF_CONFIG. Defined here, beside TrainingInterrupted, so the command catches both without
+    loading TensorFlow."""
+    exit_code = 75  # EX_TEMPFAIL: the run can be continued
+
+    def __init__(self, error, run_dir, models_base_dir, tf_config):
+        super().__init__(f"lost a worker of the multi-worker run ({type(error).__name__})")
+        self.error, self.run_dir, self.models_base_dir, self.tf_config = error, run_dir, models_base_dir, tf_config

@@ -10,7 +10,8 @@ choices map onto Keras optimizers whose update rules equal TF1's for a constant 
 import keras
 from keras import ops
 
-OPTIMIZERS = ("Adagrad", "Adadelta", "Adam", "RMSProp", "Momentum", "SGD")
+from cari_mtl.training.config import OPTIMIZERS
+
 CLIP_NORM = 5.0  # tf.clip_by_global_norm(grads, 5.0), per optimizer
 
 

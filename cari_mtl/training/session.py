@@ -5,25 +5,27 @@ directories, the other workers restore from them (a shared filesystem for --resu
 their own copies of checkpoints and logs to a temporary directory.
 """
 
-from dataclasses import asdict
 from pathlib import Path
 
 import keras
 
 from cari_mtl.model.checkpoints import find_checkpoint_prefix
-from cari_mtl.model.model_dir import is_model_dir
+from cari_mtl.model.model_dir import is_model_dir, read_config
 from cari_mtl.runtime import distribute
 from cari_mtl.runtime.output_dirs import new_log_dir, require_writable_dir
 from cari_mtl.runtime.speed import apply_mixed_precision, use_xla
-from cari_mtl.training import weighting
+from cari_mtl.training import datasets
+from cari_mtl.training.config import resolve
 from cari_mtl.training.log_truncation import cut_logs
 from cari_mtl.training.model_setup import build_model, check_pretrained_image_size
 from cari_mtl.training.optimizer_state import restore_optimizer_state
 from cari_mtl.training.resume import find_resume_point
+from cari_mtl.training.run_file import CHECKPOINT_DIR, read_run_file, write_run_file
 from cari_mtl.training.schedule import LearningRate
 from cari_mtl.training.train_step import TrainStep
-from cari_mtl.training.trainer import CHECKPOINT_DIR, Trainer, read_run_file, write_run_file
+from cari_mtl.training.trainer import Trainer
 from cari_mtl.training.training_data import load_training_data
+from cari_mtl.training.weighting_methods import weighting_of
 from cari_mtl.training.worker_failure import LostWorkers, started_within
 
 SOURCE_DIR = Path(__file__).resolve().parent
@@ -41,22 +43,39 @@ def run_dirs(config, run_settings, resume_dir, chief=True):
     log_dir = new_log_dir(config.logs_base_dir)
     model_dir = Path(config.models_base_dir).expanduser() / log_dir.name
     model_dir.mkdir(parents=True, exist_ok=True)
-    write_run_file(model_dir, log_dir, run_settings)
+    write_run_file(model_dir, log_dir, {"config": config.to_dict(), **run_settings})
     return model_dir, log_dir
+
+
+def resolved_config(config):
+    """`config` with its usual-value defaults made concrete: the dataset's weights-head learning-rate
+    factor, the model options a native --pretrained_model stored, a dwa window of one epoch."""
+    pretrained = config.network.pretrained_model
+    stored = read_config(pretrained) if pretrained and is_model_dir(pretrained) else None
+    return resolve(config, stored, datasets.get(config.data.dataset).lossweights_lr_factor)
+
+
+def train(config, progress=True):
+    """Trains a new run of the TrainingConfig `config` (`cari_mtl.train`); returns (model_dir, log_dir,
+    the last epoch's metrics dict or None). Its run.json holds the config, so the training command's
+    --resume continues it."""
+    return run_training(config, progress=progress)
 
 
 def run_training(config, run_settings=None, resume_dir=None, command_line="", progress=True):
     """Runs (or resumes) a training.
 
     Args:
-        config: the TrainingConfig.
-        run_settings: dict stored in the run's run.json (the command stores its flags there for --resume).
+        config: the TrainingConfig (stored in the run's run.json, the record --resume reads).
+        run_settings: more entries for run.json (the command's flags, for display).
         resume_dir: model directory of the run to continue, or None for a new run.
         command_line: written to revision_info.txt of a new run.
         progress: show progress bars.
     Returns:
         (model_dir, log_dir, the last epoch's metrics dict or None).
     """
+    config = resolved_config(config)
+    config.validate()
     with LostWorkers(config.distribute, config.collective_timeout, config.models_base_dir, resume_dir), \
             started_within(config.distribute, config.collective_timeout):
         distribution = distribute.make_distribution(config.distribute, config.collective_timeout)
@@ -70,22 +89,19 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
     policy = apply_mixed_precision(config.speed.mixed_precision)
     jit_compile = use_xla(config.speed.xla) and (config.distribute == "none" or config.speed.xla == "on")
     settings = config.step
-    strategy = weighting.make_strategy(settings.task_weighting, settings.loss_weight_base, settings.static_weights,
-                                       **asdict(settings.weighting_options))
-    variant = strategy.lossweights_variant(config.data.dataset)
+    weighting = weighting_of(settings)
+    variant = weighting.lossweights_variant(datasets.get(config.data.dataset).lossweights_variant)
     data, nrof_classes = load_training_data(config.data)
     lost_workers = LostWorkers(config.distribute, config.collective_timeout, config.models_base_dir,
                                model_dir if chief else resume_dir)
     with distribution.scope(), lost_workers:
         model, model_config = build_model(config.network, nrof_classes, variant)
     print(f"Model directory: {model_dir}\nLog directory: {log_dir}\nclasses: {nrof_classes}, "
-          f"weighting: {strategy.name}, weights head: {variant}\nreplicas: {distribution.num_replicas_in_sync}, "
+          f"weighting: {weighting.name}, weights head: {variant}\nreplicas: {distribution.num_replicas_in_sync}, "
           f"dtype policy: {policy}, XLA: {'on' if jit_compile else 'off'}\nimage standardization: "
           f"{model_config.image_standardization}, logits ReLU: {'on' if model_config.logits_relu else 'off'}")
     with lost_workers:
-        step = TrainStep(model, strategy, settings.optimizer, settings.center_loss_factor, settings.center_loss_alfa,
-                         settings.lossweights_lr_factor, settings.moving_average_decay, settings.legacy_global_step,
-                         distribution=distribution, jit_compile=jit_compile)
+        step = TrainStep.from_config(model, weighting, settings, distribution=distribution, jit_compile=jit_compile)
     pretrained = config.network.pretrained_model
     if pretrained and not is_model_dir(pretrained) and resume_dir is None and config.network.restore_optimizer_state:
         print(restore_optimizer_state(step, find_checkpoint_prefix(pretrained), settings.optimizer).format())

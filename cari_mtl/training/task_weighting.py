@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from cari_mtl.runtime import distribute
 from cari_mtl.training import losses, mtl_methods
+from cari_mtl.training.config_checks import check_staged_epochs
 from cari_mtl.training.weighting import HEAD_INPUT, SHARED_FEATURES, Group, Strategy, split_variables
 
 
@@ -75,7 +76,7 @@ class Uncertainty(EqualWeightsBase):
 class DynamicWeightAverage(EqualWeightsBase):
     name = "dwa"
 
-    def __init__(self, dwa_temperature=2.0, dwa_window=100):
+    def __init__(self, dwa_temperature=2.0, dwa_window=1000):
         self.temperature = float(dwa_temperature)
         self.window = int(dwa_window)
 
@@ -200,15 +201,6 @@ TASK_OUTPUTS = (("embeddings", "logits_verif"), ("embeddings_visual", "logits_vi
                 ("embeddings_cari", "logits_cari"))
 
 
-def check_staged_epochs(staged_epochs):
-    """The four stage lengths as ints; ValueError naming --staged_epochs unless each is >= 0 and one > 0."""
-    epochs = tuple(int(count) for count in staged_epochs)
-    if len(epochs) != 4 or min(epochs) < 0 or not sum(epochs):
-        raise ValueError(f"--staged_epochs needs 4 epoch counts >= 0 (joint, verification, photo, caricature), "
-                         f"not all 0; got {','.join(map(str, staged_epochs))}")
-    return epochs
-
-
 class Staged(EqualWeightsBase):
     name = "staged"
 
@@ -242,10 +234,3 @@ class Staged(EqualWeightsBase):
             return gradients
         return [gradient if id(variable) in trained else None for gradient, variable in zip(gradients, group.variables)]
 
-
-METHODS = {cls.name: cls for cls in (Uncertainty, DynamicWeightAverage, GradNorm, PCGrad, MGDA, Staged)}
-
-
-def make_method(name, **options):
-    """The method `name` with its own hyper-parameters taken from `options` (named `<name>_*`)."""
-    return METHODS[name](**{key: value for key, value in options.items() if key.startswith(f"{name}_")})

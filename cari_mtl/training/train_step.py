@@ -3,8 +3,8 @@
 What one iteration of the original's `sess.run([... train_op_mainstem, train_op_weights ...])`
 does, as one `tf.function`:
 1. forward pass in training mode (BN batch statistics and moving-statistics updates, dropout);
-2. L1..L3 from the shared centers, the task weights w [3] from the strategy, L and L4;
-3. per variable group (strategy): gradients of its objective, clipped by global norm 5.0, applied
+2. L1..L3 from the shared centers, the task weights w [3] from the task weighting, L and L4;
+3. per variable group (of the task weighting): gradients of its objective, clipped by global norm 5.0, applied
    by that group's optimizer (Ψ's learning rate x `lossweights_lr_factor`);
 4. the shared centers move toward the branch-1 embeddings of the batch (`center_loss_alfa`);
 5. the moving averages of the trained variables, with num_updates = the global step;
@@ -34,7 +34,8 @@ class TrainStep:
 
     Args:
         model: the Keras network (outputs of `build_model`).
-        strategy: the task weighting (cari_mtl.training.weighting: Dynamic, Naive or Static).
+        strategy: the task weighting, any method of cari_mtl.training.weighting_methods (dynamic, naive,
+            static and the six of cari_mtl.training.task_weighting); `from_config` takes a StepConfig.
         optimizer: one of OPTIMIZERS, with TF1 hyper-parameters, for every variable group.
         center_loss_factor, center_loss_alfa: beta of the center loss and the center update rate.
         lossweights_lr_factor: learning-rate factor of the weights head's optimizer (dynamic).
@@ -45,6 +46,13 @@ class TrainStep:
         jit_compile: compile the iteration with XLA (with several replicas, each replica's forward
             and backward pass).
     """
+
+    @classmethod
+    def from_config(cls, model, weighting, step, distribution=None, jit_compile=False):
+        """The step of a StepConfig `step` (its defaults resolved), with the task weighting made from it."""
+        return cls(model, weighting, step.optimizer, step.center_loss_factor, step.center_loss_alfa,
+                   step.lossweights_lr_factor, step.moving_average_decay, step.legacy_global_step,
+                   distribution=distribution, jit_compile=jit_compile)
 
     def __init__(self, model, strategy, optimizer="RMSProp", center_loss_factor=0.0, center_loss_alfa=0.95,
                  lossweights_lr_factor=1.0, moving_average_decay=0.9999, legacy_global_step=False,

@@ -13,7 +13,6 @@ A checkpoint is written at the end of every epoch (after its evaluation) and eve
 `checkpoint` index atomically, so a kill during a write leaves the previous checkpoint usable.
 """
 
-import json
 import math
 import shutil
 from pathlib import Path
@@ -30,11 +29,10 @@ from cari_mtl.training.epoch_evaluation import METRIC_KEYS, EpochEvaluator, chec
 from cari_mtl.training.feature_files import save_improved_features
 from cari_mtl.training.interrupt import StopRequest, TrainingInterrupted
 from cari_mtl.training.logs import TrainingLogs
+from cari_mtl.training.run_file import CHECKPOINT_DIR
 
 BEST_MODEL_DIRS = {"verification_accuracy": "best_model_verifexpr", "photo_id_accuracy": "best_model_expr",
                    "caricature_id_accuracy": "best_model_cari"}
-RUN_FILE = "run.json"
-CHECKPOINT_DIR = "checkpoints"
 EPOCH_MODELS_KEPT = 2
 
 
@@ -194,15 +192,3 @@ def _copy_model_dir(source, target):
         target.rename(retired)
     staging.rename(target)
     shutil.rmtree(retired, ignore_errors=True)
-
-
-def write_run_file(model_dir, log_dir, settings):
-    (Path(model_dir) / RUN_FILE).write_text(json.dumps({"log_dir": str(log_dir), **settings}, indent=2) + "\n")
-
-
-def read_run_file(model_dir):
-    path = Path(model_dir) / RUN_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: --resume must name the model directory of a run "
-                                f"(<models_base_dir>/<timestamp>/)")
-    return json.loads(path.read_text())

@@ -1,7 +1,8 @@
 """Training data for the training command: the dataset's split plus the input pipeline's batches.
 
-`--dataset cavi` reads the CaVI tree and `--test_pairs` with the original split (every
-`--downsample`-th pair is a test pair); `--dataset webcari` reads `--train_pairs` and `--test_pairs`.
+The dataset's registered reader (cari_mtl.training.datasets) gives the split: `cavi` reads the CaVI
+tree and `--test_pairs` with the original split (every `--downsample`-th pair is a test pair);
+`webcari` reads `--train_pairs` and `--test_pairs`.
 What the readers could not use is reported once at the start; images the pipeline could not decode
 are reported when first met and counted at the end of every epoch.
 """
@@ -12,10 +13,9 @@ from typing import Callable
 
 import tensorflow as tf
 
-from cari_mtl.data.cavi import cavi_split
 from cari_mtl.data.pipeline import TrainingPipeline
 from cari_mtl.data.split import Skips, report_skips
-from cari_mtl.data.webcari import webcari_split
+from cari_mtl.training import datasets
 from cari_mtl.training.epoch_evaluation import EvaluationSplit
 
 
@@ -28,10 +28,8 @@ class TrainingData:
 
 
 def read_split(config):
-    """The DatasetSplit of a DataConfig: its dataset's reader over data_dir and the pairs files."""
-    if config.dataset == "webcari":
-        return webcari_split(config.data_dir, config.train_pairs, config.test_pairs)
-    return cavi_split(config.data_dir, config.test_pairs, config.downsample, config.test_image_keys)
+    """The DatasetSplit of a DataConfig: its dataset's reader (cari_mtl.training.datasets)."""
+    return datasets.get(config.dataset).read_split(config)
 
 
 def evaluation_split(split):

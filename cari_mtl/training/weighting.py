@@ -152,25 +152,6 @@ class Static(Strategy):
         return (Group("theta", "L", theta),)
 
 
-STRATEGIES = ("dynamic", "naive", "static", "uncertainty", "dwa", "gradnorm", "pcgrad", "mgda", "staged")
-
-
-def make_strategy(name, loss_weight_base=(0.0, 0.0, 0.0), static_weights=(1.0, 1.0, 1.0), **options):
-    """The strategy for `--task_weighting`; `options` are the methods' hyper-parameters
-    (detach_weights_input, dwa_temperature, dwa_window, gradnorm_alpha, gradnorm_lr, staged_epochs)."""
-    if name == "dynamic":
-        return Dynamic(loss_weight_base, options.get("detach_weights_input", False))
-    if name == "naive":
-        return Naive(loss_weight_base)
-    if name == "static":
-        return Static(static_weights)
-    from cari_mtl.training import task_weighting
-
-    if name in task_weighting.METHODS:
-        return task_weighting.make_method(name, **options)
-    raise ValueError(f"unknown --task_weighting {name!r}; choose one of {', '.join(STRATEGIES)}")
-
-
 def weights_head(model, shared_features):
     """Ψ applied to given trunk features: the layers of the network's weights head, from its flatten on."""
     x = model.get_layer(HEAD_INPUT)(shared_features)

@@ -1,5 +1,6 @@
-"""A multi-worker run that loses a worker: one line (which workers, the last checkpoint, the command
-to resume on every node) instead of TensorFlow's traceback, and an exit that cannot hang.
+"""A multi-worker run that loses a worker: a WorkerLost carrying the facts (the training command words
+them as one line: which workers, the last checkpoint, how to resume on every node, see
+cari_mtl.commands.stop_messages) instead of TensorFlow's traceback, and an exit that cannot hang.
 
 TensorFlow reports a lost peer as UnavailableError (its socket closed, or the coordination service
 saw its heartbeats stop, cari_mtl.runtime.collective_timeout), DeadlineExceededError (a worker that never
@@ -18,18 +19,13 @@ import tensorflow as tf
 
 from cari_mtl.model.checkpoints import CheckpointError
 from cari_mtl.runtime.watchdog import Watchdog
+from cari_mtl.training.interrupt import WorkerLost
 from cari_mtl.training.resume import find_resume_point
-from cari_mtl.training.trainer import CHECKPOINT_DIR
+from cari_mtl.training.run_file import CHECKPOINT_DIR, newest_run
 
 LOST_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError,
                tf.errors.CancelledError)
-EXIT_CODE = 75  # EX_TEMPFAIL: the run can be continued
 TASK = re.compile(r"/job:(\w+)/replica:\d+/task:(\d+)")
-
-
-class WorkerLost(Exception):
-    """Raised in place of TensorFlow's error when a multi-worker run lost a worker."""
-    exit_code = EXIT_CODE
 
 
 def describe(task_type, index, cluster):
@@ -51,12 +47,9 @@ def lost_peers(message, own):
 def checkpoint_line(run_dir, models_base_dir):
     """Where a resume would continue: the run's newest checkpoint (`run_dir`, else the newest run
     under `models_base_dir` with one, as --resume latest picks it); None if there is none."""
+    run_dir = run_dir if run_dir is not None else newest_run(models_base_dir)
     if run_dir is None:
-        pattern = f"*/{CHECKPOINT_DIR}/checkpoint"
-        runs = sorted(p.parent.parent for p in Path(models_base_dir).expanduser().glob(pattern))
-        if not runs:
-            return None
-        run_dir = runs[-1]
+        return None
     try:
         point = find_resume_point(Path(run_dir) / CHECKPOINT_DIR)
     except CheckpointError:
@@ -72,21 +65,6 @@ def own_task(config):
 def this_task(tf_config):
     config = json.loads(tf_config or "{}")
     return describe(*own_task(config), config.get("cluster", {}))
-
-
-def message(error, run_dir, models_base_dir, tf_config):
-    """The line for `error`, seen by this task (TF_CONFIG `tf_config`)."""
-    config = json.loads(tf_config or "{}")
-    peers = lost_peers(str(getattr(error, "message", error)), own_task(config))
-    lost = ", ".join(describe(t, i, config.get("cluster", {})) for t, i in peers) or "another worker"
-    checkpoint = checkpoint_line(run_dir, models_base_dir)
-    if checkpoint is None:
-        advice = "no checkpoint yet: start the run again on every node"
-    else:
-        advice = (f"last checkpoint {checkpoint}; continue by running on every node, with its TF_CONFIG: "
-                  f"python train/train.py --resume latest --models_base_dir {models_base_dir}")
-    return (f"error: {this_task(tf_config)} of the multi-worker run stopped: lost {lost} "
-            f"({type(error).__name__}); {advice}")
 
 
 @contextmanager
@@ -121,6 +99,6 @@ class LostWorkers:
     def __exit__(self, kind, error, traceback):
         if not isinstance(error, LOST_ERRORS) or self.distribute != "multiworker":
             return False
-        lost = WorkerLost(message(error, self.run_dir, self.models_base_dir, os.environ.get("TF_CONFIG")))
+        lost = WorkerLost(error, self.run_dir, self.models_base_dir, os.environ.get("TF_CONFIG"))
         Watchdog(self.timeout)
         raise lost from None
