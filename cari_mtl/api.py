@@ -25,6 +25,8 @@ from cari_mtl.evaluation.metrics import pair_distances, squared_distance_matrix
 from cari_mtl.evaluation.reports import METRICS_JSON
 from cari_mtl.images.eval_loader import read_rgb
 from cari_mtl.model.loading import ModelSource, open_inference_model
+from cari_mtl.model.model_card import card_threshold, read_model_card
+from cari_mtl.model.model_dir import is_model_dir
 from cari_mtl.runtime.finite_check import drop_nonfinite_rows
 from cari_mtl.runtime.speed import SpeedOptions
 
@@ -38,6 +40,7 @@ class Verification:
     distances: np.ndarray
     same: np.ndarray
     threshold: float
+    threshold_source: str = "given"
 
 
 @dataclass
@@ -56,13 +59,21 @@ def load_model(path, image_size=160, nrof_classes=None, image_standardization=No
 
     image_size, nrof_classes: for a TF1 checkpoint (a model directory has its own). image_standardization:
     `prewhiten` or `fixed`, overriding the model directory's stored value (a TF1 checkpoint: prewhiten).
-    metrics: an evaluation's metrics.json (or its run directory) whose best_threshold `verify` uses.
+    metrics: an evaluation's metrics.json (or its run directory) whose best_threshold `verify` uses; without
+    it, the threshold of the model directory's model card (model_card.json) when it has one.
     xla, mixed_precision: as the flags of extract_features (auto: on a GPU only; float32 on a CPU); the
     model is opened by the same function as there.
     """
     source = ModelSource(str(path), image_size, nrof_classes, image_standardization)
     keras_model, config, jit_compile = open_inference_model(source, SpeedOptions(xla, mixed_precision))
-    return FaceModel(keras_model, config, read_threshold(metrics) if metrics is not None else None, jit_compile)
+    model = FaceModel(keras_model, config, None, jit_compile)
+    model.card = read_model_card(path) if is_model_dir(path) else None
+    if metrics is not None:
+        model.threshold, model.threshold_source = read_threshold(metrics), f"best_threshold of {metrics}"
+    elif card_threshold(model.card) is not None:
+        model.threshold, source = card_threshold(model.card)
+        model.threshold_source = f"model card of {path}: {source}"
+    return model
 
 
 def read_threshold(source):
@@ -90,6 +101,8 @@ class FaceModel:
     def __init__(self, keras_model, config, threshold=None, jit_compile=False):
         self.keras_model, self.config, self.threshold, self.jit_compile = keras_model, config, threshold, jit_compile
         self.face_detector = None
+        self.card = None
+        self.threshold_source = "given to FaceModel" if threshold is not None else None
         self._extractors = {}
 
     def embed(self, images, branch="verification", batch_size=100, align=False, return_valid=False):
@@ -133,7 +146,7 @@ class FaceModel:
         threshold: a number, or an evaluation's metrics.json (or run directory) to take best_threshold
         from; default the one of load_model(..., metrics=...).
         """
-        threshold = self._threshold(threshold)
+        threshold, source = self._threshold(threshold)
         options = dict(branch=branch, batch_size=batch_size, align=align)
         a, b = self.embed(first, **options), self.embed(second, **options)
         if len(a) != len(b):
@@ -141,7 +154,8 @@ class FaceModel:
         pairs = np.empty((2 * len(a), a.shape[1]), dtype=np.float32)
         pairs[0::2], pairs[1::2] = a, b
         distances = pair_distances(pairs)
-        return Verification(distances=distances, same=distances < threshold, threshold=threshold)
+        return Verification(distances=distances, same=distances < threshold, threshold=threshold,
+                            threshold_source=source)
 
     def identify(self, probes, gallery, gallery_labels, k=10, branch="verification", batch_size=100, align=False):
         """The k nearest gallery images of each probe by squared L2 distance (k at most the gallery size)."""
@@ -182,14 +196,16 @@ class FaceModel:
         return crops, reasons
 
     def _threshold(self, threshold):
+        """(threshold, where it comes from)."""
         if threshold is None:
-            threshold = self.threshold
-        if threshold is None:
-            raise ValueError("verify needs a threshold: pass threshold=<number> or the metrics.json of a "
-                             "verification run (threshold=... or load_model(..., metrics=...))")
+            if self.threshold is None:
+                raise ValueError("verify needs a threshold: pass threshold=<number> or the metrics.json of a "
+                                 "verification run (threshold=... or load_model(..., metrics=...)); model "
+                                 "directories written by training carry one in their model_card.json")
+            return float(self.threshold), self.threshold_source or "FaceModel.threshold"
         if isinstance(threshold, (str, Path)):
-            return read_threshold(threshold)
-        return float(threshold)
+            return read_threshold(threshold), f"best_threshold of {threshold}"
+        return float(threshold), "given"
 
 
 def _image_list(images):

@@ -146,6 +146,7 @@ class EpochEvaluator:
                   "photo_id_accuracy": tasks["photo"], "caricature_id_accuracy": tasks["caricature"],
                   "v2c_accuracy": tasks["v2c"], "c2v_accuracy": tasks["c2v"],
                   "verification_val": float(verification["val_mean"]), "verification_far": float(self.far),
+                  "verification_threshold": float(verification["best_threshold"]),
                   "verification_mix_accuracy": metrics.classification_accuracy(features["logits_verif"][pair_rows],
                                                                                self.pair_labels)}
         saved = {"pair_embeddings": features["embeddings"][pair_rows], "pair_issame": issame,
