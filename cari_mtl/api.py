@@ -24,6 +24,7 @@ from cari_mtl.evaluation.features import FeatureExtractor
 from cari_mtl.evaluation.metrics import pair_distances, squared_distance_matrix
 from cari_mtl.evaluation.reports import METRICS_JSON
 from cari_mtl.images.eval_loader import read_rgb
+from cari_mtl.images.image_files import image_files
 from cari_mtl.model.loading import ModelSource, open_inference_model
 from cari_mtl.model.model_card import card_threshold, read_model_card
 from cari_mtl.model.model_dir import is_model_dir
@@ -105,22 +106,30 @@ class FaceModel:
         self.threshold_source = "given to FaceModel" if threshold is not None else None
         self._extractors = {}
 
-    def embed(self, images, branch="verification", batch_size=100, align=False, return_valid=False):
+    def embed(self, images, branch="verification", batch_size=100, align=False, return_valid=False,
+              return_paths=False):
         """[N, D] float32 L2-normalised embeddings of `images`, in order.
 
-        images: a file path, an RGB uint8 [H, W, 3] array (gray [H, W] and RGBA accepted), an [N, H, W, 3]
-        array, or a list of paths and arrays; any size (resized like extract_features). branch:
+        images: a file path, a folder (its image files, recursively, sorted by path), an RGB uint8 [H, W, 3]
+        array (gray [H, W] and RGBA accepted), an [N, H, W, 3] array, or a list of paths and arrays; any
+        size (resized like extract_features); files are turned upright by their EXIF orientation. At most
+        `batch_size` images go through the network at once, never more than were given. branch:
         verification (branch 1, what the evaluations use), photo or caricature. align: crop the face first
         with MTCNN as align/align_dataset_mtcnn.py does (182 px, margin 44). An unreadable image or one
         without a face is an error naming it; with return_valid=True its row is zeros and the call returns
-        (embeddings, valid [N] bool) instead.
+        (embeddings, valid [N] bool) instead. return_paths=True appends the list of the images' paths (None for
+        arrays) to what is returned: with a folder, which file each row is.
         """
         if branch not in BRANCHES:
             raise ValueError(f"branch {branch!r} is not one of {', '.join(BRANCHES)}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be an integer >= 1, got {batch_size}")
         items = _image_list(images)
-        inputs, reasons = self._aligned(items) if align else (items, {})
+        reasons = _missing_files(items)
+        inputs = [None if index in reasons else item for index, item in enumerate(items)]
+        if align:
+            inputs, failed = self._aligned(inputs)
+            reasons.update(failed)
         kept = [index for index, item in enumerate(inputs) if item is not None]
         extractor = self._extractor(batch_size, BRANCHES[branch])
         features, found = extractor([inputs[index] for index in kept], progress=False)
@@ -131,14 +140,15 @@ class FaceModel:
         valid[kept] = found
         for index in np.flatnonzero(~valid):
             reasons.setdefault(int(index), "unreadable, or non-finite outputs")
+        paths = [None if isinstance(item, np.ndarray) else item for item in items]
         if return_valid:
-            return embeddings, valid
+            return (embeddings, valid, paths) if return_paths else (embeddings, valid)
         if reasons:
             index, reason = min(reasons.items())
             raise ValueError(f"{len(reasons)} of {len(items)} image(s) have no embedding, first: "
                              f"{_describe(items, index)} ({reason}); pass return_valid=True to get zero rows "
                              f"and a mask instead")
-        return embeddings
+        return (embeddings, paths) if return_paths else embeddings
 
     def verify(self, first, second, threshold=None, branch="verification", batch_size=100, align=False):
         """Verification of the pairs (first[i], second[i]): squared L2 distances and same = distance < threshold.
@@ -185,6 +195,9 @@ class FaceModel:
             self.face_detector = FaceDetector()
         crops, reasons = [], {}
         for index, item in enumerate(items):
+            if item is None:
+                crops.append(None)
+                continue
             try:
                 image = item if isinstance(item, np.ndarray) else read_rgb(item)
                 face = align_face(image, self.face_detector, DEFAULT_IMAGE_SIZE, DEFAULT_MARGIN)
@@ -211,12 +224,21 @@ class FaceModel:
 def _image_list(images):
     """A list of file paths and RGB uint8 [H, W, 3] arrays from any accepted form of `images`."""
     if isinstance(images, (str, Path)):
-        return [str(images)]
+        return image_files(images) if Path(images).is_dir() else [str(images)]
     if isinstance(images, np.ndarray):
         if images.ndim == 4:
             return [_rgb(image, f"images[{i}]") for i, image in enumerate(images)]
         return [_rgb(images, "the image")]
     return [_rgb(item, f"images[{i}]") if isinstance(item, np.ndarray) else str(item) for i, item in enumerate(images)]
+
+
+def _missing_files(items):
+    """{index: "not found" / "is a directory"} of the paths among `items` that are no file."""
+    reasons = {}
+    for index, item in enumerate(items):
+        if isinstance(item, str) and not Path(item).is_file():
+            reasons[index] = "is a directory" if Path(item).is_dir() else "not found"
+    return reasons
 
 
 def _rgb(image, source):

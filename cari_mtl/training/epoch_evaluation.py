@@ -124,10 +124,11 @@ class EpochEvaluator:
 
     def features(self):
         outputs = {}
-        starts = range(0, len(self.paths), self.batch_size)
+        batch_size = min(self.batch_size, len(self.paths))  # a --lfw_batch_size beyond the test set is capped
+        starts = range(0, len(self.paths), batch_size)
         for start in tqdm(starts, desc="evaluating", unit="batch", disable=not self.progress, leave=False):
-            batch = self.images[start:start + self.batch_size]
-            padded = np.zeros((self.batch_size,) + batch.shape[1:], np.float32)
+            batch = self.images[start:start + batch_size]
+            padded = np.zeros((batch_size,) + batch.shape[1:], np.float32)
             padded[:len(batch)] = batch
             for name, value in self._infer(tf.constant(padded)).items():
                 outputs.setdefault(name, []).append(value.numpy()[:len(batch)])
