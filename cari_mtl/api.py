@@ -5,6 +5,8 @@
     embeddings = model.embed(["a.jpg", "b.jpg"])                   # [2, 1792] float32, L2-normalised
     result = model.verify(["a.jpg"], ["b.jpg"], threshold=1.1)     # result.distances, result.same
     top = model.identify(["q.jpg"], gallery, gallery_labels, k=5)  # top.labels, top.distances [1, 5]
+    model.build_gallery("faces/", output="faces.npz")             # faces/<identity>/<image>, embedded once
+    top = model.identify(["q.jpg"], "faces.npz", k=5, unique_identities=True)  # 5 distinct identities
 
 There is no second code path: images go through `cari_mtl.evaluation.features.FeatureExtractor` (the loader and
 compiled forward pass of extract_features and the evaluation scripts), faces are cropped by
@@ -21,10 +23,12 @@ import numpy as np
 from cari_mtl.alignment.image_jobs import ImageFailed
 from cari_mtl.alignment.mtcnn_align import DEFAULT_IMAGE_SIZE, DEFAULT_MARGIN, FaceDetector, align_face, to_rgb_uint8
 from cari_mtl.evaluation.features import FeatureExtractor
+from cari_mtl.evaluation.gallery import Gallery, labels_from_paths, load_gallery, nearest
 from cari_mtl.evaluation.metrics import pair_distances, squared_distance_matrix
 from cari_mtl.evaluation.reports import METRICS_JSON
 from cari_mtl.images.eval_loader import read_rgb
 from cari_mtl.images.image_files import image_files
+from cari_mtl.model.fingerprint import model_fingerprint
 from cari_mtl.model.loading import ModelSource, open_inference_model
 from cari_mtl.model.model_card import card_threshold, read_model_card
 from cari_mtl.model.model_dir import is_model_dir
@@ -47,11 +51,13 @@ class Verification:
 @dataclass
 class Identification:
     """Per probe, the k nearest gallery images: labels [Q, k], distances [Q, k] (squared L2, ascending;
-    ties keep gallery order), indices [Q, k] into the gallery."""
+    ties keep gallery order), indices [Q, k] into the gallery, paths [Q, k] of those images when known.
+    With unique_identities, each identity appears once per probe (at its nearest image)."""
 
     labels: np.ndarray
     distances: np.ndarray
     indices: np.ndarray
+    paths: np.ndarray | None = None
 
 
 def load_model(path, image_size=160, nrof_classes=None, image_standardization=None, metrics=None,
@@ -105,6 +111,7 @@ class FaceModel:
         self.card = None
         self.threshold_source = "given to FaceModel" if threshold is not None else None
         self._extractors = {}
+        self._fingerprint = None
 
     def embed(self, images, branch="verification", batch_size=100, align=False, return_valid=False,
               return_paths=False):
@@ -167,19 +174,69 @@ class FaceModel:
         return Verification(distances=distances, same=distances < threshold, threshold=threshold,
                             threshold_source=source)
 
-    def identify(self, probes, gallery, gallery_labels, k=10, branch="verification", batch_size=100, align=False):
-        """The k nearest gallery images of each probe by squared L2 distance (k at most the gallery size)."""
-        gallery_labels = np.asarray(gallery_labels)
-        options = dict(branch=branch, batch_size=batch_size, align=align)
-        probe_embeddings, gallery_embeddings = self.embed(probes, **options), self.embed(gallery, **options)
-        if len(gallery_labels) != len(gallery_embeddings):
-            raise ValueError(f"{len(gallery_embeddings)} gallery images but {len(gallery_labels)} gallery labels")
+    def identify(self, probes, gallery, gallery_labels=None, k=10, branch="verification", batch_size=100,
+                 align=False, unique_identities=False):
+        """The k nearest gallery images of each probe by squared L2 distance (k at most the gallery size).
+
+        gallery: images with their `gallery_labels`; or a Gallery / saved gallery index (.npz) of this model,
+        whose embeddings are used as they are (only the probes run through the network); or a folder of
+        <identity>/<image> files (built with build_gallery first). unique_identities: k distinct identities,
+        each at its nearest image.
+        """
         if k < 1:
             raise ValueError(f"k must be an integer >= 1, got {k}")
-        distances = squared_distance_matrix(probe_embeddings, gallery_embeddings)
-        nearest = np.argsort(distances, axis=1, kind="stable")[:, :k]
-        return Identification(labels=gallery_labels[nearest], distances=np.take_along_axis(distances, nearest, 1),
-                              indices=nearest)
+        options = dict(branch=branch, batch_size=batch_size, align=align)
+        index = self._gallery(gallery, gallery_labels, options)
+        probe_embeddings = self.embed(probes, **options)
+        distances = squared_distance_matrix(probe_embeddings, index.embeddings)
+        chosen = nearest(distances, index.labels, k, unique_identities)
+        paths = None if index.paths is None else np.asarray(index.paths, dtype=object)[chosen]
+        return Identification(labels=np.asarray(index.labels)[chosen],
+                              distances=np.take_along_axis(distances, chosen, 1), indices=chosen, paths=paths)
+
+    def build_gallery(self, images, output=None, labels=None, branch="verification", batch_size=100, align=False):
+        """A Gallery of `images` (a folder of <identity>/<image> files, or a list of paths), saved to `output`
+        (.npz) when given. labels: one per image (default: the folder each image is in)."""
+        embeddings, paths = self.embed(images, branch=branch, batch_size=batch_size, align=align, return_paths=True)
+        if labels is None:
+            if any(path is None for path in paths):
+                raise ValueError("a gallery of arrays needs labels=[...]: only files have folder names")
+            labels = labels_from_paths(paths)
+        if len(labels) != len(embeddings):
+            raise ValueError(f"{len(embeddings)} gallery images but {len(labels)} gallery labels")
+        gallery = Gallery(np.asarray([str(path) for path in paths], dtype=str), np.asarray(labels, dtype=str),
+                          embeddings, self.fingerprint, branch)
+        if output is not None:
+            gallery.save(output)
+        return gallery
+
+    @property
+    def fingerprint(self):
+        """cari_mtl.model.fingerprint of this network (what a saved gallery is checked against)."""
+        if self._fingerprint is None:
+            self._fingerprint = model_fingerprint(self.keras_model, self.config.image_size,
+                                                  self.config.image_standardization)
+        return self._fingerprint
+
+    def _gallery(self, gallery, labels, options):
+        """A Gallery of this model from any accepted form of identify's `gallery`."""
+        if isinstance(gallery, (str, Path)) and Path(gallery).suffix == ".npz":
+            source, gallery = str(gallery), load_gallery(gallery)
+            gallery.check_model(self.fingerprint, options["branch"], f"gallery {source}")
+            return gallery
+        if isinstance(gallery, Gallery):
+            gallery.check_model(self.fingerprint, options["branch"])
+            return gallery
+        if labels is None and isinstance(gallery, (str, Path)) and Path(gallery).is_dir():
+            return self.build_gallery(gallery, **options)
+        if labels is None:
+            raise ValueError("identify needs gallery_labels for a list of gallery images (or pass a Gallery, "
+                             "a saved gallery .npz, or a folder of <identity>/<image> files)")
+        labels = np.asarray(labels)
+        embeddings = self.embed(gallery, **options)
+        if len(labels) != len(embeddings):
+            raise ValueError(f"{len(embeddings)} gallery images but {len(labels)} gallery labels")
+        return Gallery(None, labels, embeddings, "", options["branch"])
 
     def _extractor(self, batch_size, name):
         key = (batch_size, name)

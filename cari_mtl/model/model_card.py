@@ -24,9 +24,13 @@ CARD_VERSION = 1
 
 
 def package_version():
-    from cari_mtl import __version__
+    """The installed cari-mtl version (its package metadata), "unknown" when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return __version__
+    try:
+        return version("cari-mtl")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def new_card(**fields):
