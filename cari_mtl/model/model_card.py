@@ -98,7 +98,8 @@ def card_markdown(card):
         f"- Network: {_items(network)}",
         f"- Task weighting: {_items(card.get('task_weighting', {}))}",
         f"- Trained: epoch {training.get('epoch', '?')}, step {training.get('step', '?')}",
-        f"- Verification threshold: {threshold.get('value', 'none')} ({threshold.get('source', 'no evaluation')})",
+        f"- Verification threshold: {_short(threshold.get('value', 'none'))} "
+        f"({threshold.get('source', 'no evaluation')})",
         f"- Evaluation of this epoch: {_items(evaluation)}",
         "",
         "Command line:",

@@ -12,7 +12,8 @@ def run_card(config, model_config, class_names, command_line):
     return new_card(
         command_line=command_line,
         dataset={"name": data.dataset, "data_dir": data.data_dir, "test_pairs": data.test_pairs,
-                 "train_pairs": data.train_pairs, "downsample": data.downsample, "seed": data.seed},
+                 **({"downsample": data.downsample} if data.dataset == "cavi" else {"train_pairs": data.train_pairs}),
+                 "seed": data.seed},
         identities={"count": model_config.nrof_classes, "names": [str(name) for name in class_names or []]},
         image_size=model_config.image_size,
         image_standardization=model_config.image_standardization,
