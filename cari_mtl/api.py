@@ -114,7 +114,7 @@ class FaceModel:
         self._fingerprint = None
 
     def embed(self, images, branch="verification", batch_size=100, align=False, return_valid=False,
-              return_paths=False):
+              return_paths=False, progress=False):
         """[N, D] float32 L2-normalised embeddings of `images`, in order.
 
         images: a file path, a folder (its image files, recursively, sorted by path), an RGB uint8 [H, W, 3]
@@ -125,7 +125,7 @@ class FaceModel:
         with MTCNN as align/align_dataset_mtcnn.py does (182 px, margin 44). An unreadable image or one
         without a face is an error naming it; with return_valid=True its row is zeros and the call returns
         (embeddings, valid [N] bool) instead. return_paths=True appends the list of the images' paths (None for
-        arrays) to what is returned: with a folder, which file each row is.
+        arrays) to what is returned: with a folder, which file each row is. progress: a progress bar per batch.
         """
         if branch not in BRANCHES:
             raise ValueError(f"branch {branch!r} is not one of {', '.join(BRANCHES)}")
@@ -139,7 +139,7 @@ class FaceModel:
             reasons.update(failed)
         kept = [index for index, item in enumerate(inputs) if item is not None]
         extractor = self._extractor(batch_size, BRANCHES[branch])
-        features, found = extractor([inputs[index] for index in kept], progress=False)
+        features, found = extractor([inputs[index] for index in kept], progress=progress)
         drop_nonfinite_rows(features, found)
         embeddings = np.zeros((len(items), extractor.widths[extractor.names[0]]), dtype=np.float32)
         embeddings[kept] = features[extractor.names[0]]
@@ -194,10 +194,12 @@ class FaceModel:
         return Identification(labels=np.asarray(index.labels)[chosen],
                               distances=np.take_along_axis(distances, chosen, 1), indices=chosen, paths=paths)
 
-    def build_gallery(self, images, output=None, labels=None, branch="verification", batch_size=100, align=False):
+    def build_gallery(self, images, output=None, labels=None, branch="verification", batch_size=100, align=False,
+                      progress=False):
         """A Gallery of `images` (a folder of <identity>/<image> files, or a list of paths), saved to `output`
         (.npz) when given. labels: one per image (default: the folder each image is in)."""
-        embeddings, paths = self.embed(images, branch=branch, batch_size=batch_size, align=align, return_paths=True)
+        embeddings, paths = self.embed(images, branch=branch, batch_size=batch_size, align=align, return_paths=True,
+                                       progress=progress)
         if labels is None:
             if any(path is None for path in paths):
                 raise ValueError("a gallery of arrays needs labels=[...]: only files have folder names")

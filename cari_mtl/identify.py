@@ -64,7 +64,7 @@ def main(argv=None):
     gallery = args.gallery
     if Path(gallery).is_dir():
         print(f"embedding the gallery {gallery} ...", file=sys.stderr)
-        gallery = model.build_gallery(gallery, output=args.save_gallery, **options)
+        gallery = model.build_gallery(gallery, output=args.save_gallery, progress=True, **options)
         if args.save_gallery:
             print(f"gallery index saved to {args.save_gallery}", file=sys.stderr)
     result = model.identify(args.probes, gallery, k=args.k, unique_identities=not args.all_images, **options)
