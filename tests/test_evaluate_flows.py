@@ -14,7 +14,8 @@ from test_evaluate_helpers import evaluation_config, write_image
 
 VERIFICATION_KEYS = {"accuracy_mean", "accuracy_std", "val_mean", "val_std", "far", "auc_mean", "auc_std",
                      "best_threshold", "pairs_same", "pairs_different", "val_at_far_0.001", "val_at_far_0.01",
-                     "val_at_far_0.1"}
+                     "val_at_far_0.1", "majority_baseline", "pooled_auc", "far_resolution", "one_class_folds",
+                     "auc_mean_all_folds", "far_unresolved"}
 
 
 @pytest.fixture(scope="module")

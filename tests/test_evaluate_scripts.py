@@ -35,7 +35,8 @@ def check_verification_outputs(run_dir, expected_pairs):
     document = json.loads((run_dir / "metrics.json").read_text())
     assert set(document) == {"accuracy_mean", "accuracy_std", "val_mean", "val_std", "far", "auc_mean",
                              "auc_std", "best_threshold", "pairs_same", "pairs_different", "val_at_far_0.001",
-                             "val_at_far_0.01", "val_at_far_0.1"}
+                             "val_at_far_0.01", "val_at_far_0.1", "majority_baseline", "pooled_auc",
+                             "far_resolution", "one_class_folds", "auc_mean_all_folds", "far_unresolved"}
     assert (run_dir / "scores.npz").is_file()
     assert (document["pairs_same"], document["pairs_different"]) == expected_pairs
     text = (run_dir / "validation_on_dataset.txt").read_text()
@@ -49,7 +50,7 @@ def check_verification_outputs(run_dir, expected_pairs):
     assert len(listed) == int(fp[1]) + int(fn[1])
     assert all(Path(path).is_file() for line in listed for path in line.split()[1:])
     assert len(re.findall(r"^tpr/fpr: [\d.]+/[\d.]+$", text, re.M)) == 400
-    for figure in ("roc.png", "false_pairs.png"):
+    for figure in ("roc.png", "roc_fold_mean.png", "distances.png", "false_pairs.png"):
         assert cv2.imread(str(run_dir / figure)) is not None
     assert len(list((run_dir / "false_images" / "false_positive").iterdir())) == int(fp[1])
     return document
@@ -145,6 +146,7 @@ def test_evaluate_webcavi_identify_end_to_end(tmp_path, model_dir):
     for values in document.values():
         assert set(values) == {"rank1_mean", "rank1_std", "rank3_mean", "rank3_std"}
         assert 0.0 <= values["rank1_mean"] <= values["rank3_mean"] <= 1.0
+    assert cv2.imread(str(run_dir / "cmc.png")) is not None
     text = (run_dir / "Rank_on_dataset.txt").read_text()
     assert re.findall(r"^Protocol (\w+) \(2 folds", text, re.M) == ["C2P", "P2C"]
     rank1 = [float(v) for v in re.findall(r"^Rank1 accuracy: ([\d.]+)\+-", text, re.M)]

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from cari_mtl.model.checkpoints import PHOTO, TRUNK, keras_variables_by_slim_name, load_tf1_checkpoint
 from cari_mtl.model.model_dir import ModelConfig
-from cari_mtl.training import weighting
+from cari_mtl.training import weighting_methods
 from cari_mtl.training.optimizer_state import restore_optimizer_state
 from cari_mtl.training.train_step import TrainStep
 
@@ -100,7 +100,7 @@ def original_facenet_restore(variables, prefix):
 @pytest.fixture(scope="module")
 def step():
     model = ModelConfig(IMAGE_SIZE, NROF_CLASSES).build()
-    return TrainStep(model, weighting.make_strategy("dynamic"), "RMSProp")
+    return TrainStep(model, weighting_methods.make_weighting("dynamic"), "RMSProp")
 
 
 def restore(step, prefix):

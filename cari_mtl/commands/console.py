@@ -24,6 +24,8 @@ COMMANDS = {
     "cari-demo": "cari_mtl.commands.demo",
     "cari-data-summary": "cari_mtl.commands.data_summary",
     "cari-synthetic-data": "cari_mtl.commands.synthetic_data",
+    "cari-verify": "cari_mtl.verify",
+    "cari-identify": "cari_mtl.identify",
 }
 
 

@@ -8,13 +8,17 @@ savedmodel: a directory for `tf.saved_model.load` (TensorFlow only, no cari_mtl 
   image_standardization, or --image_standardization) and returns float32 `embeddings`,
   `embeddings_visual`, `embeddings_cari` [N, 1792] (L2-normalised) and `logits_verif`,
   `logits_visual`, `logits_cari` [N, K].
-tflite: the same signature and outputs, converted to a float32 TFLite flatbuffer.
+tflite: the same signature and outputs, converted to a float32 TFLite flatbuffer; --quantize float16
+  stores the weights as float16 (about half the size), --quantize dynamic as int8 with float
+  activations (about a quarter).
 onnx: the same signature and outputs as an ONNX model (opset 17), converted from the SavedModel by
   tf2onnx, an optional dependency: pip install "cari-mtl[onnx]".
 keras: the Keras network itself (`keras.models.load_model` after `import cari_mtl.model.inception_resnet_v1_cari_vis`,
   which registers its L2Normalize layer); its input is already standardised, its outputs are the
   full dict of the network (prelogits, embeddings, logits, task weights).
 
+Every export carries the model card's metadata (image size, standardisation, threshold, identities,
+training): in the SavedModel's assets/cari_mtl_model.json, beside any other as <output>.json.
 The exported graph runs the network in inference mode (batch norm moving averages, no dropout).
 Images of another size must be resized first (extract_features standardises, then resizes).
 """
@@ -33,10 +37,12 @@ import tensorflow as tf
 from cari_mtl.commands.cli import run_cli
 from cari_mtl.commands.common_flags import add_image_standardization_flag
 from cari_mtl.evaluation.features import FEATURE_NAMES
+from cari_mtl.model.export_metadata import export_metadata, write_metadata
 from cari_mtl.model.loading import open_model
 from cari_mtl.runtime.output_dirs import require_writable_dir
 
 FORMATS = ("savedmodel", "keras", "tflite", "onnx")
+QUANTIZATIONS = ("none", "float16", "dynamic")
 ONNX_OPSET = 17
 SIGNATURE = "serving_default"
 INPUT_NAME = "images"
@@ -73,12 +79,17 @@ def export_savedmodel(model, config, output):
     archive.write_out(str(output), verbose=False)
 
 
-def export_tflite(model, config, output):
-    """float32 TFLite of the serving signature, converted from a temporary SavedModel."""
+def export_tflite(model, config, output, quantize="none"):
+    """TFLite of the serving signature, converted from a temporary SavedModel; quantize: none (float32),
+    float16 (float16 weights) or dynamic (int8 weights, float activations)."""
     with tempfile.TemporaryDirectory() as staging:
         export_savedmodel(model, config, Path(staging) / "savedmodel")
         converter = tf.lite.TFLiteConverter.from_saved_model(str(Path(staging) / "savedmodel"),
                                                              signature_keys=[SIGNATURE])
+        if quantize in ("float16", "dynamic"):
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
         Path(output).write_bytes(converter.convert())
 
 
@@ -107,10 +118,16 @@ def export_keras(model, output):
     model.save(str(output))
 
 
-def export_model(model_dir, fmt, output, image_size=160, nrof_classes=None, image_standardization=None):
-    """Writes `model_dir` (native model directory or TF1 checkpoint) to `output` in format `fmt`."""
+def export_model(model_dir, fmt, output, image_size=160, nrof_classes=None, image_standardization=None,
+                 quantize="none"):
+    """Writes `model_dir` (native model directory or TF1 checkpoint) to `output` in format `fmt`, with its
+    metadata (cari_mtl.model.export_metadata)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"unknown --quantize {quantize!r}; choose one of {', '.join(QUANTIZATIONS)}")
+    if quantize != "none" and fmt != "tflite":
+        raise ValueError(f"--quantize {quantize} applies to --format tflite only")
     output = Path(output).expanduser()
     if fmt == "keras" and output.suffix != ".keras":
         raise ValueError(f"--output {output} must end in .keras (Keras saves full models only under that suffix)")
@@ -126,11 +143,12 @@ def export_model(model_dir, fmt, output, image_size=160, nrof_classes=None, imag
             shutil.rmtree(output, ignore_errors=True)
             raise
     elif fmt == "tflite":
-        export_tflite(model, config, output)
+        export_tflite(model, config, output, quantize)
     elif fmt == "onnx":
         export_onnx(model, config, output)
     else:
         export_keras(model, output)
+    write_metadata(output, fmt, export_metadata(model_dir, config, fmt, quantize))
     return output, config
 
 
@@ -145,6 +163,9 @@ def parse_arguments(argv):
                         help="input size when --model_dir is a TF1 checkpoint (default 160)")
     parser.add_argument("--nrof_classes", type=int, default=None,
                         help="number of classes when --model_dir is a TF1 checkpoint without logits layers")
+    parser.add_argument("--quantize", default="none", choices=QUANTIZATIONS,
+                        help="tflite only: float16 weights (about half the size) or dynamic int8 weights "
+                             "(about a quarter); default none (float32)")
     add_image_standardization_flag(parser)
     return parser.parse_args(argv)
 
@@ -152,9 +173,11 @@ def parse_arguments(argv):
 def main(argv=None):
     args = parse_arguments(argv)
     output, config = export_model(args.model_dir, args.format, args.output, args.image_size, args.nrof_classes,
-                                  args.image_standardization)
-    print(f"wrote {output} ({args.format}, {config.image_size} px, {config.image_standardization} standardization"
-          f"{' inside the graph' if args.format != 'keras' else ' expected on the input'})")
+                                  args.image_standardization, args.quantize)
+    quantized = f", {args.quantize} quantized" if args.quantize != "none" else ""
+    print(f"wrote {output} ({args.format}{quantized}, {config.image_size} px, {config.image_standardization} "
+          f"standardization{' inside the graph' if args.format != 'keras' else ' expected on the input'}; "
+          f"metadata with the model card beside it)")
     return 0
 
 

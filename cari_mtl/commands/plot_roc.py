@@ -4,7 +4,8 @@
 
 RUN_DIR is a `<logs_base_dir>/<YYYYmmdd-HHMMSS>/` directory written by evaluate_cavi.py or
 evaluate_webcavi.py (it holds scores.npz); each curve is its VAL (true accept rate) against FAR, the
-means over the test folds that its roc.png shows, labelled with --labels (default: the directory names).
+means over the test folds (the original's curve, roc_fold_mean.png), labelled with --labels (default: the
+directory names) and the run's AUC over all pairs.
 """
 
 import argparse
@@ -20,6 +21,7 @@ import numpy as np  # noqa: E402
 
 from cari_mtl.commands.cli import run_cli  # noqa: E402
 from cari_mtl.evaluation.scores import SCORES_NPZ  # noqa: E402
+from cari_mtl.evaluation.summaries import pooled_auc  # noqa: E402
 
 
 def read_roc(run_dir):
@@ -32,6 +34,12 @@ def read_roc(run_dir):
         if "far" not in scores.files:
             raise ValueError(f"{path} holds no ROC (far, val): it is the scores of an identification run")
         return scores["far"], scores["val"]
+
+
+def read_auc(run_dir):
+    """AUC over all pairs of a verification run directory (from its distances and labels)."""
+    with np.load(Path(run_dir) / SCORES_NPZ) as scores:
+        return pooled_auc(scores["distances"], scores["issame"])
 
 
 def plot_rocs(curves, path, log_far=False):
@@ -70,6 +78,8 @@ def main(argv=None):
     args = parse_arguments(argv)
     labels = args.labels or [Path(run_dir).name for run_dir in args.run_dirs]
     curves = [(label, *read_roc(run_dir)) for label, run_dir in zip(labels, args.run_dirs)]
+    curves = [(f"{label} (AUC {read_auc(run_dir):.3f})", far, val)
+              for (label, far, val), run_dir in zip(curves, args.run_dirs)]
     plot_rocs(curves, args.output, args.log_far)
     print(f"wrote {args.output}: {len(curves)} ROC curve(s)")
     return 0

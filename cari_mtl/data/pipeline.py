@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from cari_mtl.data.split import Skips
 from cari_mtl.images.eval_loader import load_eval_batch
+from cari_mtl.images.orientation import orientation_of
 
 AUTOTUNE = tf.data.AUTOTUNE
 UNDECODABLE = "undecodable_image"
@@ -67,6 +68,22 @@ def rotate(image, angle):
     return rotated[0]
 
 
+def _orientation(contents):
+    """numpy_function body: a scalar string tensor arrives as bytes or a 0-d object array."""
+    return np.int32(orientation_of(contents.item() if isinstance(contents, np.ndarray) else contents))
+
+
+def upright(image, contents):
+    """The decoded `image` turned as the EXIF orientation of `contents` says (PORTING D16); the tag is read
+    in Python (PIL, header only), the turn is a graph op."""
+    orientation = tf.numpy_function(_orientation, [contents], tf.int32, stateful=False)
+    turns = [lambda: image, lambda: image,
+             lambda: tf.reverse(image, [1]), lambda: tf.reverse(image, [0, 1]), lambda: tf.reverse(image, [0]),
+             lambda: tf.transpose(image, [1, 0, 2]), lambda: tf.image.rot90(image, 3),
+             lambda: tf.transpose(tf.reverse(image, [0, 1]), [1, 0, 2]), lambda: tf.image.rot90(image, 1)]
+    return tf.switch_case(tf.clip_by_value(orientation, 0, 8), turns)
+
+
 def standardize(image, standardization="prewhiten"):
     """prewhiten: per-image standardisation (the original); fixed: (x - 127.5) / 128 (FaceNet 2018)."""
     if standardization == "prewhiten":
@@ -79,9 +96,9 @@ def standardize(image, standardization="prewhiten"):
 def preprocess(contents, seeds, image_size, random_crop=False, random_flip=False, random_rotate=False,
                standardization="prewhiten"):
     """Encoded JPEG/PNG/BMP/GIF bytes -> float32 [S, S, 3] as the original's training reader:
-    decode (gray -> RGB, alpha dropped), rotate, crop or resize, flip, standardisation.
+    decode (gray -> RGB, alpha dropped), EXIF orientation, rotate, crop or resize, flip, standardisation.
     seeds: int32 [3, 2], one stateless seed per random operation."""
-    image = tf.io.decode_image(contents, channels=3, expand_animations=False)
+    image = upright(tf.io.decode_image(contents, channels=3, expand_animations=False), contents)
     if random_rotate:
         image = rotate(image, tf.random.stateless_uniform([], seeds[0], -math.pi, math.pi))
     if random_crop:

@@ -1,8 +1,9 @@
 """Runs the network in inference mode over image files, in batches, in list order.
 
 Images are decoded by the original evaluation loader in a thread pool (OpenCV and numpy release the
-GIL), a few batches ahead of the network, so decoding overlaps the forward pass. Every batch has the
-same shape (the last one is zero-padded), so the compiled inference is traced once.
+GIL), a few batches ahead of the network, so decoding overlaps the forward pass. Batches hold
+--lfw_batch_size images (capped at the number of images) and the last one only what is left: no padding
+is run through the network, so the compiled inference is traced at most twice.
 """
 
 import os
@@ -49,9 +50,9 @@ def _load_or_none(image, image_size, standardization):
 
 
 def image_batches(paths, image_size, batch_size, workers=None, standardization="prewhiten"):
-    """Yields (float32 [batch_size, S, S, 3], readable [len(chunk)] bool) per chunk of `paths`, in order.
+    """Yields (float32 [len(chunk), S, S, 3], readable [len(chunk)] bool) per chunk of `paths`, in order.
 
-    The rows of unreadable images and the padding after the last chunk are zeros.
+    The rows of unreadable images are zeros.
     """
     starts = range(0, len(paths), batch_size)
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
@@ -64,14 +65,14 @@ def image_batches(paths, image_size, batch_size, workers=None, standardization="
         for start in starts[:BATCHES_AHEAD]:
             submit(start)
         for start in starts[BATCHES_AHEAD:]:
-            yield _assemble(pending.popleft(), image_size, batch_size)
+            yield _assemble(pending.popleft(), image_size)
             submit(start)
         while pending:
-            yield _assemble(pending.popleft(), image_size, batch_size)
+            yield _assemble(pending.popleft(), image_size)
 
 
-def _assemble(futures, image_size, batch_size):
-    batch = np.zeros((batch_size, image_size, image_size, 3), dtype=np.float32)
+def _assemble(futures, image_size):
+    batch = np.zeros((len(futures), image_size, image_size, 3), dtype=np.float32)
     readable = np.zeros(len(futures), dtype=bool)
     for offset, future in enumerate(futures):
         image = future.result()
@@ -96,13 +97,14 @@ class FeatureExtractor:
 
         `paths` may also hold RGB uint8 arrays (cari_mtl.api), loaded like a decoded file."""
         paths = list(paths)
+        batch_size = max(1, min(self.batch_size, len(paths)))
         features = {name: np.zeros((len(paths), width), dtype=np.float32) for name, width in self.widths.items()}
         valid = np.zeros(len(paths), dtype=bool)
-        batches = image_batches(paths, self.image_size, self.batch_size, self.workers, self.standardization)
-        total = -(-len(paths) // self.batch_size)
+        batches = image_batches(paths, self.image_size, batch_size, self.workers, self.standardization)
+        total = -(-len(paths) // batch_size)
         for index, (batch, readable) in enumerate(tqdm(batches, total=total, desc="features", unit="batch",
                                                        disable=not progress)):
-            start, count = index * self.batch_size, len(readable)
+            start, count = index * batch_size, len(readable)
             valid[start:start + count] = readable
             outputs = self.infer(tf.constant(batch))
             for name in self.names:

@@ -28,6 +28,43 @@ def plot_roc(fpr, tpr, path, label="ROC"):
     _save(figure, path)
 
 
+def plot_distances(distances, issame, threshold, path):
+    """Histograms of the same and the different pairs' distances, with the decision threshold."""
+    distances = np.asarray(distances, dtype=np.float64)
+    same = np.asarray(issame, dtype=bool)
+    figure, axes = plt.subplots(figsize=(6, 4))
+    bins = np.linspace(min(distances.min(initial=0.0), threshold), max(distances.max(initial=0.0), threshold), 41)
+    axes.hist(distances[same], bins=bins, alpha=0.6, label=f"same ({int(same.sum())} pairs)", color="tab:green")
+    axes.hist(distances[~same], bins=bins, alpha=0.6, label=f"different ({int((~same).sum())} pairs)",
+              color="tab:red")
+    axes.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.3f}")
+    axes.set_xlabel("distance")
+    axes.set_ylabel("pairs")
+    axes.set_title("Pair distances")
+    axes.legend(fontsize=8)
+    _save(figure, path)
+
+
+def plot_cmc(ranks_by_curve, path, max_rank=20):
+    """Cumulative match characteristic: fraction of probes whose identity is within the first r, r = 1..max_rank.
+
+    ranks_by_curve: {label: 1-based ranks [Q] of each probe's true identity}.
+    """
+    figure, axes = plt.subplots(figsize=(5, 4))
+    positions = np.arange(1, max_rank + 1)
+    for label, ranks in ranks_by_curve.items():
+        ranks = np.asarray(ranks)
+        curve = [(ranks <= r).mean() for r in positions]
+        axes.plot(positions, curve, marker="o", markersize=3, label=f"{label} (Rank-1 {curve[0]:.3f})")
+    axes.set_xlabel("rank")
+    axes.set_ylabel("identification rate")
+    axes.set_ylim(0, 1.02)
+    axes.set_title("Cumulative match characteristic")
+    axes.legend(loc="lower right", fontsize=8)
+    axes.grid(True)
+    _save(figure, path)
+
+
 def plot_false_pairs(false_positives, false_negatives, path, limit=FALSE_PAIRS_SHOWN):
     """One row per pair: false positives in the left two columns, false negatives in the right two.
 

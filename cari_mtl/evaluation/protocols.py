@@ -3,9 +3,10 @@
 Readers of the datasets (cari_mtl.data.cavi / webcari) hand over image paths and labels; this
 module only runs the network and the protocols (PORTING E1-E19) and writes, in a new
 `<logs_base_dir>/<YYYYmmdd-HHMMSS>/` directory:
-- verification: validation_on_dataset.txt, metrics.json, scores.npz, roc.png, false_pairs.png,
+- verification: validation_on_dataset.txt, metrics.json, scores.npz, roc.png (pooled over all pairs),
+  roc_fold_mean.png (the original's curve: the mean of the folds' ROC), distances.png, false_pairs.png,
   false_images/{false_positive,false_negative}/<i>/ (copies of each false pair);
-- identification: Rank_on_dataset.txt, metrics.json, scores.npz;
+- identification: Rank_on_dataset.txt, metrics.json, scores.npz, cmc.png;
 - with --features_dir: features.npz (paths and embeddings) there as well.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from cari_mtl.evaluation import metrics, plots, reports, scores
+from cari_mtl.evaluation import summaries as pair_summaries
 from cari_mtl.evaluation.features import compute_features
 from cari_mtl.model.loading import open_inference_model
 from cari_mtl.runtime.finite_check import NonFiniteError, drop_nonfinite_rows
@@ -90,13 +92,18 @@ def verify(config, pair_paths, issame, command_line=None):
     )
     distances = metrics.pair_distances(embeddings, config.mode)
     at_targets = scores.val_at_far_targets(distances, issame, config.nrof_folds, config.legacy_val)
+    summary = pair_summaries.verification_summary(distances, issame, result, config.nrof_folds)
+    result.update({**summary, "auc_mean": _number(summary["auc_mean"]), "auc_std": _number(summary["auc_std"])})
     log_dir = new_log_dir(config.logs_base_dir)
     false_positives, false_negatives = reports.write_validation_report(
         log_dir / reports.VALIDATION_REPORT, command_line or " ".join(sys.argv), result, pair_paths)
-    reports.write_json(log_dir / reports.METRICS_JSON, {**reports.verification_json(result), **at_targets})
+    reports.write_json(log_dir / reports.METRICS_JSON, {**reports.verification_json(result), **at_targets, **summary,
+                                                       "far_unresolved": pair_summaries.unresolved_fars(
+                                                           issame, sorted({config.far, *scores.FAR_TARGETS}))})
     scores.write_verification_scores(log_dir / scores.SCORES_NPZ, distances, issame, result, pair_paths,
                                      config.nrof_folds, at_targets)
-    plots.plot_roc(result["fpr"], result["tpr"], log_dir / "roc.png")
+    _plot_rocs(distances, issame, result, log_dir)
+    plots.plot_distances(distances, issame, result["best_threshold"], log_dir / "distances.png")
     plots.plot_false_pairs(false_positives, false_negatives, log_dir / "false_pairs.png")
     reports.copy_false_pairs(log_dir, false_positives, false_negatives)
     if config.features_dir:
@@ -104,12 +111,16 @@ def verify(config, pair_paths, issame, command_line=None):
     print(f"Accuracy: {result['accuracy_mean']:1.3f}+-{result['accuracy_std']:1.3f}")
     print(f"Validation rate: {result['val_mean']:2.5f}+-{result['val_std']:2.5f} @ FAR={result['far']:2.5f}")
     print(f"Area Under Curve (AUC): {result['auc_mean']:1.3f}+-{result['auc_std']:1.3f}")
+    print("\n".join(pair_summaries.summary_lines(summary)))
+    warning = pair_summaries.far_warning(issame, sorted({config.far, *scores.FAR_TARGETS}))
+    if warning:
+        print(warning, file=sys.stderr)
     one_sided = metrics.one_sided_folds(issame, config.nrof_folds)
     if one_sided:
         print(f"warning: test fold(s) {', '.join(map(str, one_sided))} of {config.nrof_folds} hold pairs of one "
-              f"kind only ({sum(issame)} same, {len(issame) - sum(issame)} different pairs in all): their AUC is 0 "
-              f"and their FAR or VAL 0, as in the original; use more pairs (a smaller --downsample) or fewer "
-              f"folds (--lfw_nrof_folds)", file=sys.stderr)
+              f"kind only ({sum(issame)} same, {len(issame) - sum(issame)} different pairs in all): they are left out "
+              f"of the fold AUC mean (the original counts their AUC as 0) and their FAR or VAL is 0; use more "
+              f"pairs (a smaller --downsample) or fewer folds (--lfw_nrof_folds)", file=sys.stderr)
     print(f"{len(pair_paths)} pairs in {time.time() - started:.1f} s; results in {log_dir}")
     return log_dir, result
 
@@ -139,6 +150,8 @@ def identify(config, protocols, command_line=None):
     reports.write_rank_report(log_dir / reports.RANK_REPORT, command_line or " ".join(sys.argv), summaries,
                               config.rank_n)
     reports.write_json(log_dir / reports.METRICS_JSON, reports.identification_json(summaries, config.rank_n))
+    plots.plot_cmc({name: np.concatenate(summary["ranks"]) for name, summary in summaries.items()},
+                   log_dir / "cmc.png", max_rank=max(config.rank_n, 20))
     if config.features_dir:
         paths = list(by_path)
         _save_features(config.features_dir, paths, np.stack([by_path[p] for p in paths]))
@@ -147,6 +160,22 @@ def identify(config, protocols, command_line=None):
               f"Rank{config.rank_n} accuracy: {summary['rankn_mean']:1.3f}+-{summary['rankn_std']:1.3f}")
     print(f"{len(by_path)} images in {time.time() - started:.1f} s; results in {log_dir}")
     return log_dir, summaries
+
+
+def _plot_rocs(distances, issame, result, log_dir):
+    """roc.png from all pairs pooled (the fold-mean curve when they hold one kind only), roc_fold_mean.png as
+    the original draws it."""
+    fold_label = f"mean of the folds' ROC (fold AUC {result['auc_mean']:.3f})"
+    plots.plot_roc(result["fpr"], result["tpr"], log_dir / "roc_fold_mean.png", label=fold_label)
+    if np.isnan(result["pooled_auc"]):
+        plots.plot_roc(result["fpr"], result["tpr"], log_dir / "roc.png", label=fold_label)
+    else:
+        fpr, tpr = pair_summaries.pooled_roc(distances, issame)
+        plots.plot_roc(fpr, tpr, log_dir / "roc.png", label=f"all pairs (AUC {result['pooled_auc']:.3f})")
+
+
+def _number(value):
+    return float("nan") if value is None else value
 
 
 def _identify_folds(folds, by_path, config):

@@ -4,10 +4,13 @@ The original only prewhitens; `fixed` is the standardisation FaceNet's 2018 chec
 with (PORTING D13).
 """
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
 from cari_mtl.images.options import STANDARDIZATIONS
+from cari_mtl.images.orientation import orientation_of, upright
 
 
 def prewhiten(image):
@@ -32,16 +35,23 @@ def standardize(image, method="prewhiten"):
 
 
 def read_rgb(path):
-    """Decodes an image file to RGB uint8 [H, W, 3]; grayscale is repeated, alpha dropped."""
+    """Decodes an image file to RGB uint8 [H, W, 3], upright by its EXIF orientation (PORTING D16);
+    grayscale is repeated, alpha dropped."""
+    if Path(path).is_dir():
+        raise IsADirectoryError(f"{path} is a directory, not an image file")
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path} not found")
     data = np.fromfile(str(path), dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if image is None:
         raise ValueError(f"cannot decode image {path}")
     if image.ndim == 2:
-        return np.repeat(image[:, :, None], 3, axis=2)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    elif image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    else:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(upright(image, orientation_of(data)))
 
 
 def load_eval_image(path, image_size, standardization="prewhiten"):

@@ -124,10 +124,11 @@ class EpochEvaluator:
 
     def features(self):
         outputs = {}
-        starts = range(0, len(self.paths), self.batch_size)
+        batch_size = min(self.batch_size, len(self.paths))  # a --lfw_batch_size beyond the test set is capped
+        starts = range(0, len(self.paths), batch_size)
         for start in tqdm(starts, desc="evaluating", unit="batch", disable=not self.progress, leave=False):
-            batch = self.images[start:start + self.batch_size]
-            padded = np.zeros((self.batch_size,) + batch.shape[1:], np.float32)
+            batch = self.images[start:start + batch_size]
+            padded = np.zeros((batch_size,) + batch.shape[1:], np.float32)
             padded[:len(batch)] = batch
             for name, value in self._infer(tf.constant(padded)).items():
                 outputs.setdefault(name, []).append(value.numpy()[:len(batch)])
@@ -146,6 +147,7 @@ class EpochEvaluator:
                   "photo_id_accuracy": tasks["photo"], "caricature_id_accuracy": tasks["caricature"],
                   "v2c_accuracy": tasks["v2c"], "c2v_accuracy": tasks["c2v"],
                   "verification_val": float(verification["val_mean"]), "verification_far": float(self.far),
+                  "verification_threshold": float(verification["best_threshold"]),
                   "verification_mix_accuracy": metrics.classification_accuracy(features["logits_verif"][pair_rows],
                                                                                self.pair_labels)}
         saved = {"pair_embeddings": features["embeddings"][pair_rows], "pair_issame": issame,

@@ -20,6 +20,7 @@ from cari_mtl.training.log_truncation import cut_logs
 from cari_mtl.training.model_setup import build_model, check_pretrained_image_size
 from cari_mtl.training.optimizer_state import restore_optimizer_state
 from cari_mtl.training.resume import find_resume_point
+from cari_mtl.training.run_card import run_card
 from cari_mtl.training.run_file import CHECKPOINT_DIR, read_run_file, write_run_file
 from cari_mtl.training.schedule import LearningRate
 from cari_mtl.training.train_step import TrainStep
@@ -106,6 +107,7 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
     if pretrained and not is_model_dir(pretrained) and resume_dir is None and config.network.restore_optimizer_state:
         print(restore_optimizer_state(step, find_checkpoint_prefix(pretrained), settings.optimizer).format())
     trainer = Trainer(config.loop, config.evaluation, step, model_config, data, model_dir, log_dir, progress)
+    trainer.card = run_card(config, model_config, getattr(data, "class_names", None), command_line)
     if resume_dir is not None:
         print(f"resuming from {trainer.restore(resume_dir)}")
     elif chief:

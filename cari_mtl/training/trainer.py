@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from cari_mtl.model.model_card import write_model_card
 from cari_mtl.model.model_dir import save_model_dir
 from cari_mtl.runtime import finite_check
 from cari_mtl.training import resume
@@ -29,6 +30,7 @@ from cari_mtl.training.epoch_evaluation import METRIC_KEYS, EpochEvaluator, chec
 from cari_mtl.training.feature_files import save_improved_features
 from cari_mtl.training.interrupt import StopRequest, TrainingInterrupted
 from cari_mtl.training.logs import TrainingLogs
+from cari_mtl.training.run_card import epoch_card
 from cari_mtl.training.run_file import CHECKPOINT_DIR
 
 BEST_MODEL_DIRS = {"verification_accuracy": "best_model_verifexpr", "photo_id_accuracy": "best_model_expr",
@@ -73,6 +75,7 @@ class Trainer:
         self.evaluator = None
         self.dead_heads = DeadHeadGuard(model_config.nrof_classes, log_dir, relu=model_config.logits_relu)
         self.stop = StopRequest()
+        self.card = None  # the run's model card (training.run_card.run_card), completed per epoch
 
     def restore(self, model_dir=None):
         """Restores the newest checkpoint of `model_dir` (default: this run's, where the chief writes;
@@ -163,6 +166,9 @@ class Trainer:
 
     def _evaluate(self, step, epoch, epoch_dir):
         metrics, features = self._evaluation().evaluate()
+        if self.card is not None:
+            write_model_card(epoch_dir, epoch_card(self.card, epoch, step, metrics, len(self._evaluation().issame),
+                                                   self.evaluation.nrof_folds))
         best = dict(zip(METRIC_KEYS, self.best.numpy().tolist()))
         previous = {key: max(value, 0.0) for key, value in best.items()}  # the original's best columns (T27)
         for index, key in enumerate(METRIC_KEYS):

@@ -25,6 +25,7 @@ class TrainingData:
     after the first `skip`; it must be deterministic for a given epoch so resuming continues exactly."""
     batches: Callable
     test_split: object
+    class_names: list | None = None
 
 
 def read_split(config):
@@ -87,4 +88,5 @@ def load_training_data(config):
         random_crop=config.random_crop, random_flip=config.random_flip, random_rotate=config.random_rotate,
         num_parallel_calls=config.preprocess_threads or tf.data.AUTOTUNE,
         standardization=config.image_standardization)
-    return TrainingData(counted_batches(pipeline), evaluation_split(split)), len(split.class_names)
+    return (TrainingData(counted_batches(pipeline), evaluation_split(split), list(split.class_names)),
+            len(split.class_names))
