@@ -4,7 +4,9 @@ Every flag of the original `parse_arguments` is accepted with its meaning and de
 original parsed but never used say "does nothing" in their help. The port adds --dataset,
 --task_weighting, --static_weights, --lossweights_lr_factor, --resume, --save_every_n_steps,
 --legacy_global_step, --image_standardization, --logits_relu, --legacy_folds, --legacy_val,
---no_restore_optimizer_state and the performance flags --xla, --mixed_precision, --distribute and --collective_timeout.
+--no_restore_optimizer_state and the performance flags --xla, --mixed_precision, --distribute and --collective_timeout;
+beyond the original, the margin heads (--verif_head, --identity_heads, --margin, --margin_scale), --optimizer
+AdamW with --adamw_weight_decay, --learning_rate_schedule cosine with --warmup_steps, and --label_smoothing.
 The wrappers named like the original scripts preset --dataset and --task_weighting through
 `training_parser(defaults=...)`. `@file` arguments are expanded first (cari_mtl.commands.argument_files).
 The groups shared with the evaluation commands come from cari_mtl.commands.common_flags.
@@ -25,6 +27,7 @@ from cari_mtl.commands.common_flags import (
     add_speed_flags,
     add_verification_flags,
 )
+from cari_mtl.model.margin_heads import HEADS, head_scale
 from cari_mtl.model.network import DEFAULT_MODEL_DEF
 from cari_mtl.model.options import chosen_logits_relu, chosen_standardization
 from cari_mtl.runtime.speed import SpeedOptions
@@ -37,7 +40,8 @@ from cari_mtl.training.config import (
     TrainingConfig,
     WeightingOptions,
 )
-from cari_mtl.training.optimizers import OPTIMIZERS
+from cari_mtl.training.lr_schedules import LEARNING_RATE_SCHEDULES
+from cari_mtl.training.optimizers import ADAMW_WEIGHT_DECAY, OPTIMIZERS
 from cari_mtl.training.weighting import STRATEGIES
 
 NOOP = "accepted for compatibility, does nothing (unused by the original's training scripts)"
@@ -106,8 +110,25 @@ def add_model_flags(parser):
     parser.add_argument("--no_restore_optimizer_state", action="store_true",
                         help="with a TF1 --pretrained_model: do not restore the optimizer slots (and global step) "
                              "it holds for --optimizer (the original restores them)")
+    add_margin_head_flags(parser)
     parser.add_argument("--decov_loss_factor", type=float, default=0.0, help=NOOP)
     parser.add_argument("--expression_loss_factor", type=float, default=0.1, help=NOOP)
+
+
+def add_margin_head_flags(parser):
+    """Beyond the original (PORTING X1): CosFace / ArcFace in place of the softmax heads."""
+    parser.add_argument("--verif_head", choices=HEADS, default=None,
+                        help="head of the verification branch (Logits_verif): softmax (the original's), cosface "
+                             "(Wang et al. 2018) or arcface (Deng et al. 2019), the last two on l2-normalised "
+                             "embeddings and class weights. Default: a --pretrained_model directory's stored head, "
+                             "else softmax")
+    parser.add_argument("--identity_heads", choices=HEADS, default=None,
+                        help="head of the photo and caricature branches (Logits, Logits_cari), as --verif_head; a "
+                             "margin head has no ReLU whatever --logits_relu says (default: stored, else softmax)")
+    parser.add_argument("--margin", type=float, default=None,
+                        help="margin m of the margin heads (default 0.35 for cosface, 0.5 for arcface)")
+    parser.add_argument("--margin_scale", type=float, default=None,
+                        help="scale s of the margin heads: their logits are s*cos (default 30)")
 
 
 def add_loss_flags(parser):
@@ -136,6 +157,9 @@ def add_loss_flags(parser):
     parser.add_argument("--static_weights", default="1,1,1",
                         help="w1,w2,w3 for --task_weighting static; 1,0,0 / 0,1,0 / 0,0,1 are the paper's "
                              "single-task baselines (default 1,1,1)")
+    parser.add_argument("--label_smoothing", type=float, default=0.0,
+                        help="smooth the one-hot labels of the three cross-entropies: (1 - eps) onehot + eps / K "
+                             "(default 0, the original's; PORTING X4)")
     for task in (1, 2, 3):
         parser.add_argument(f"--loss_weight_base{task}", type=float, default=0.0,
                             help=f"added to the dynamic weight of task {task} (default 0)")
@@ -143,7 +167,17 @@ def add_loss_flags(parser):
 
 def add_optimizer_flags(parser):
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="RMSProp",
-                        help="optimizer of both variable groups, TF1 hyper-parameters (default RMSProp)")
+                        help="optimizer of both variable groups, TF1 hyper-parameters; AdamW (Keras's, beyond the "
+                             "original: PORTING X2) decays the weights by --adamw_weight_decay (default RMSProp)")
+    parser.add_argument("--adamw_weight_decay", type=float, default=ADAMW_WEIGHT_DECAY,
+                        help=f"AdamW's decoupled weight decay (--weight_decay keeps the original's meaning) "
+                             f"(default {ADAMW_WEIGHT_DECAY:g})")
+    parser.add_argument("--learning_rate_schedule", choices=LEARNING_RATE_SCHEDULES, default="epochs",
+                        help="epochs: --learning_rate, or --learning_rate_schedule_file per epoch (the original's); "
+                             "cosine: linear warm-up from 0 over --warmup_steps to --learning_rate, then cosine "
+                             "decay to 0 at the last step (Keras CosineDecay, per step; PORTING X3) (default epochs)")
+    parser.add_argument("--warmup_steps", type=int, default=0,
+                        help="cosine schedule: steps of linear warm-up (default 0)")
     parser.add_argument("--learning_rate", type=float, default=0.1,
                         help="learning rate; < 0 reads --learning_rate_schedule_file each epoch (default 0.1)")
     parser.add_argument("--learning_rate_schedule_file", default="../data/learning_rate_schedule.txt",
@@ -220,6 +254,14 @@ def parse_training_arguments(argv=None, defaults=None, description=None):
         args.staged_epochs = tuple(int(count) for count in args.staged_epochs.split(","))
     except ValueError:
         parser.error(f"--staged_epochs must be four comma-separated integers, got {args.staged_epochs!r}")
+    if args.learning_rate_schedule == "cosine" and args.learning_rate <= 0:
+        parser.error(f"--learning_rate_schedule cosine needs --learning_rate > 0 (its peak), got {args.learning_rate}")
+    if not 0.0 <= args.label_smoothing < 1.0:
+        parser.error(f"--label_smoothing must be in [0, 1), got {args.label_smoothing}")
+    if args.warmup_steps < 0 or (args.learning_rate_schedule == "cosine"
+                                 and args.warmup_steps >= args.max_nrof_epochs * args.epoch_size):
+        parser.error(f"--warmup_steps must be >= 0 and fewer than the run's {args.max_nrof_epochs * args.epoch_size} "
+                     f"steps (--max_nrof_epochs x --epoch_size), got {args.warmup_steps}")
     if args.lossweights_lr_factor is None:
         args.lossweights_lr_factor = LOSSWEIGHTS_LR_FACTOR[args.dataset]
     return args
@@ -230,6 +272,15 @@ def model_options(args, stored=None):
     native --pretrained_model holds, else the original's (prewhiten, ReLU on)."""
     return (chosen_standardization(args.image_standardization, stored.image_standardization if stored else None),
             chosen_logits_relu(args.logits_relu, stored.logits_relu if stored else None))
+
+
+def margin_heads(args):
+    """The head flags given, for ModelConfig; with a margin head the scale is written out (default 30)."""
+    heads = {name: getattr(args, name) for name in ("verif_head", "identity_heads", "margin", "margin_scale")
+             if getattr(args, name) is not None}
+    if any(heads.get(name, "softmax") != "softmax" for name in ("verif_head", "identity_heads")):
+        heads["margin_scale"] = head_scale(args.margin_scale)
+    return heads
 
 
 def training_config(args, stored=None):
@@ -246,7 +297,7 @@ def training_config(args, stored=None):
             model_def=args.model_def, image_size=args.image_size, pretrained_model=args.pretrained_model,
             keep_probability=args.keep_probability, weight_decay=args.weight_decay,
             image_standardization=standardization, logits_relu=logits_relu,
-            restore_optimizer_state=not args.no_restore_optimizer_state),
+            restore_optimizer_state=not args.no_restore_optimizer_state, heads=margin_heads(args)),
         step=StepConfig(
             task_weighting=args.task_weighting,
             loss_weight_base=(args.loss_weight_base1, args.loss_weight_base2, args.loss_weight_base3),
@@ -256,11 +307,13 @@ def training_config(args, stored=None):
                 gradnorm_lr=args.gradnorm_lr, staged_epochs=args.staged_epochs),
             optimizer=args.optimizer, center_loss_factor=args.center_loss_factor,
             center_loss_alfa=args.center_loss_alfa, lossweights_lr_factor=args.lossweights_lr_factor,
-            moving_average_decay=args.moving_average_decay, legacy_global_step=args.legacy_global_step),
+            moving_average_decay=args.moving_average_decay, legacy_global_step=args.legacy_global_step,
+            adamw_weight_decay=args.adamw_weight_decay, label_smoothing=args.label_smoothing),
         loop=LoopConfig(
             max_nrof_epochs=args.max_nrof_epochs, epoch_size=args.epoch_size, learning_rate=args.learning_rate,
             learning_rate_schedule_file=args.learning_rate_schedule_file, legacy_global_step=args.legacy_global_step,
-            save_every_n_steps=args.save_every_n_steps, log_histograms=args.log_histograms),
+            save_every_n_steps=args.save_every_n_steps, log_histograms=args.log_histograms,
+            learning_rate_schedule=args.learning_rate_schedule, warmup_steps=args.warmup_steps),
         evaluation=EpochEvaluationConfig(
             batch_size=args.lfw_batch_size, nrof_folds=args.lfw_nrof_folds, far=args.far,
             mode=EVALUATE_MODES[args.evaluate_mode], seed=args.seed, legacy_folds=args.legacy_folds,

@@ -41,6 +41,7 @@ class NetworkConfig:
     image_standardization: str = "prewhiten"
     logits_relu: bool = True
     restore_optimizer_state: bool = True
+    heads: dict = field(default_factory=dict)  # ModelConfig's verif_head, identity_heads, margin, margin_scale given
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class StepConfig:
     lossweights_lr_factor: float = 1.0
     moving_average_decay: float = 0.9999
     legacy_global_step: bool = False
+    adamw_weight_decay: float = 5e-4
+    label_smoothing: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ class LoopConfig:
     legacy_global_step: bool = False
     save_every_n_steps: int = 0
     log_histograms: bool = False
+    learning_rate_schedule: str = "epochs"
+    warmup_steps: int = 0
 
 
 @dataclass(frozen=True)
