@@ -61,3 +61,15 @@ def test_a_cosine_schedule_without_a_peak_rate_is_refused(capsys):
     with pytest.raises(SystemExit) as stopped:
         parse_training_arguments(["--learning_rate_schedule", "cosine", "--learning_rate", "-1"])
     assert stopped.value.code == 2 and "--learning_rate > 0" in capsys.readouterr().err
+
+
+def test_the_modern_recipes_parse():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    cpu = training_config(parse_training_arguments([f"@{root / 'cavi_modern_cpu.args'}"]))
+    assert (cpu.data.image_size, cpu.data.batch_size, cpu.loop.max_nrof_epochs * cpu.loop.epoch_size) == (96, 32, 5000)
+    assert (cpu.network.heads["verif_head"], cpu.step.optimizer, cpu.loop.learning_rate_schedule) == (
+        "cosface", "AdamW", "cosine")
+    gpu = training_config(parse_training_arguments([f"@{root / 'cavi_modern_gpu.args'}"]))
+    assert (gpu.data.image_size, gpu.data.batch_size, gpu.speed.mixed_precision) == (160, 256, "bfloat16")
