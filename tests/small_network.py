@@ -6,20 +6,24 @@ It is also a network file for `--model_def` (`build_model`), for tests that run 
 """
 
 
-def small_network(network, image_size, nrof_classes, lossweights_variant="cavi"):
-    """keras.Model with the output dict of `network.build_model` (a 2-block trunk, 1-block branches)."""
+def small_network(network, image_size, nrof_classes, lossweights_variant="cavi", verif_head="softmax",
+                  identity_heads="softmax", margin_scale=None):
+    """keras.Model with the output dict of `network.build_model` (a 2-block trunk, 1-block branches);
+    the heads are softmax (Dense) or margin heads as `build_model`'s."""
     import keras
 
     images = keras.Input((image_size, image_size, 3))
     trunk = network.conv_bn_relu(images, 8, 3, "trunk_1", strides=2, padding="valid")
     trunk = network.conv_bn_relu(trunk, 16, 3, "trunk_2", strides=2, padding="valid")
     outputs = {}
-    for suffix, logits_name in (("", "logits_verif"), ("_visual", "logits_visual"), ("_cari", "logits_cari")):
+    heads = (("", "logits_verif", verif_head), ("_visual", "logits_visual", identity_heads),
+             ("_cari", "logits_cari", identity_heads))
+    for suffix, logits_name, head in heads:
         features = network.conv_bn_relu(trunk, 8, 3, f"branch{suffix}")
         prelogits = keras.layers.GlobalAveragePooling2D()(features)
         outputs["prelogits" + suffix] = prelogits
         outputs["embeddings" + suffix] = network.L2Normalize()(prelogits)
-        outputs[logits_name] = network.dense_head(prelogits, nrof_classes, f"head{suffix}")
+        outputs[logits_name] = network.logits_head(prelogits, nrof_classes, f"head{suffix}", head, margin_scale)
     outputs["lossweights_logits"], outputs["lossweights"] = network.lossweights_head(trunk, lossweights_variant)
     return keras.Model(images, outputs)
 

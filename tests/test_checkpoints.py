@@ -273,3 +273,17 @@ def test_fixed_standardization_end_to_end_through_extract_features(cari_checkpoi
             assert_matches_reference(saved, expected, logits=("logits_verif", "logits_visual", "logits_cari"))
         else:  # the flag overrides it
             assert np.max(np.abs(saved["embeddings"] - expected["embeddings"])) > 1e-2
+
+
+def test_margin_heads_take_the_checkpoints_logits_weights(cari_checkpoint, converted_cari):
+    """PORTING X1: a TF1 checkpoint converts into CosFace/ArcFace heads; embeddings as the TF1 graph's."""
+    directory, images, expected = cari_checkpoint
+    model, config, report = model_from_checkpoint(directory, image_size=CARI_SIZE, verif_head="cosface",
+                                                  identity_heads="arcface", margin_scale=20.0)
+    assert report.left_initialised == [] and config.verif_head == "cosface"
+    outputs = keras_outputs(model, images)
+    assert_matches_reference(outputs, expected, logits=("lossweights",))
+    kernel = load_model_dir(converted_cari)[0].get_layer("Logits_verif").kernel.numpy()
+    np.testing.assert_array_equal(model.get_layer("Logits_verif").kernel.numpy(), kernel)
+    columns = kernel / np.linalg.norm(kernel, axis=0, keepdims=True)
+    np.testing.assert_allclose(outputs["logits_verif"], 20.0 * expected["embeddings"] @ columns, atol=1e-4)

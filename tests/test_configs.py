@@ -38,3 +38,38 @@ def test_shared_flags_have_one_definition():
         for flag in SHARED:
             assert (training[flag].help, training[flag].default, training[flag].choices) == \
                    (evaluation[flag].help, evaluation[flag].default, evaluation[flag].choices), flag
+
+
+def test_modern_flags_reach_their_config_groups_and_default_to_the_original():
+    default = training_config(parse_training_arguments([]))
+    assert (default.network.heads, default.step.optimizer, default.step.label_smoothing) == ({}, "RMSProp", 0.0)
+    assert (default.loop.learning_rate_schedule, default.loop.warmup_steps) == ("epochs", 0)
+    config = training_config(parse_training_arguments([
+        "--verif_head", "cosface", "--identity_heads", "arcface", "--margin", "0.4", "--optimizer", "AdamW",
+        "--adamw_weight_decay", "0.001", "--learning_rate", "0.002", "--learning_rate_schedule", "cosine",
+        "--warmup_steps", "50", "--label_smoothing", "0.1"]))
+    assert config.network.heads == {"verif_head": "cosface", "identity_heads": "arcface", "margin": 0.4,
+                                    "margin_scale": 30.0}
+    assert (config.step.optimizer, config.step.adamw_weight_decay, config.step.label_smoothing) == ("AdamW", 0.001,
+                                                                                                     0.1)
+    assert (config.loop.learning_rate_schedule, config.loop.warmup_steps) == ("cosine", 50)
+
+
+def test_a_cosine_schedule_without_a_peak_rate_is_refused(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as stopped:
+        parse_training_arguments(["--learning_rate_schedule", "cosine", "--learning_rate", "-1"])
+    assert stopped.value.code == 2 and "--learning_rate > 0" in capsys.readouterr().err
+
+
+def test_the_modern_recipes_parse():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    cpu = training_config(parse_training_arguments([f"@{root / 'cavi_modern_cpu.args'}"]))
+    assert (cpu.data.image_size, cpu.data.batch_size, cpu.loop.max_nrof_epochs * cpu.loop.epoch_size) == (96, 32, 5000)
+    assert (cpu.network.heads["verif_head"], cpu.step.optimizer, cpu.loop.learning_rate_schedule) == (
+        "cosface", "AdamW", "cosine")
+    gpu = training_config(parse_training_arguments([f"@{root / 'cavi_modern_gpu.args'}"]))
+    assert (gpu.data.image_size, gpu.data.batch_size, gpu.speed.mixed_precision) == (160, 256, "bfloat16")

@@ -5,7 +5,9 @@ come from the TrainingConfig tree (cari_mtl.training.config), the single source.
 parsed but never used sit in a group of their own and draw a warning when set. The port adds --dataset,
 --task_weighting, --static_weights, --lossweights_lr_factor, --resume, --save_every_n_steps,
 --legacy_global_step, --image_standardization, --logits_relu, --legacy_folds, --legacy_val,
---no_restore_optimizer_state and the performance flags --xla, --mixed_precision, --distribute and --collective_timeout.
+--no_restore_optimizer_state and the performance flags --xla, --mixed_precision, --distribute and --collective_timeout;
+beyond the original, the margin heads (--verif_head, --identity_heads, --margin, --margin_scale), --optimizer
+AdamW with --adamw_weight_decay, --learning_rate_schedule cosine with --warmup_steps, and --label_smoothing.
 The wrappers named like the original scripts preset --dataset and --task_weighting through
 `training_parser(defaults=...)`. `@file` arguments are expanded first (cari_mtl.commands.argument_files).
 The groups shared with the evaluation commands come from cari_mtl.commands.common_flags.
@@ -27,9 +29,9 @@ from cari_mtl.commands.common_flags import (
     add_speed_flags,
     add_verification_flags,
 )
-from cari_mtl.model.options import LOGITS_RELU_CHOICES
+from cari_mtl.model.options import HEADS, LOGITS_RELU_CHOICES
 from cari_mtl.training import datasets, weighting_methods
-from cari_mtl.training.config import OPTIMIZERS, TrainingConfig, resolve
+from cari_mtl.training.config import LEARNING_RATE_SCHEDULES, OPTIMIZERS, TrainingConfig, resolve
 from cari_mtl.training.config_checks import FLAGS
 
 NOOP = "does nothing (unused by the original's training scripts)"
@@ -132,6 +134,23 @@ def add_model_flags(parser):
                         help="with a TF1 --pretrained_model: restore its weights only, not the optimizer slots "
                              "of --optimizer, moving averages, center table and global step it holds (the "
                              "original restores them)")
+    add_margin_head_flags(parser)
+
+
+def add_margin_head_flags(parser):
+    """Beyond the original (PORTING X1): CosFace / ArcFace in place of the softmax heads."""
+    parser.add_argument("--verif_head", choices=HEADS, default=None,
+                        help="head of the verification branch (Logits_verif): softmax (the original's), cosface "
+                             "(Wang et al. 2018) or arcface (Deng et al. 2019), the last two on l2-normalised "
+                             "embeddings and class weights. Default: a --pretrained_model directory's stored head, "
+                             "else softmax")
+    parser.add_argument("--identity_heads", choices=HEADS, default=None,
+                        help="head of the photo and caricature branches (Logits, Logits_cari), as --verif_head; a "
+                             "margin head has no ReLU whatever --logits_relu says (default: stored, else softmax)")
+    parser.add_argument("--margin", type=float, default=None,
+                        help="margin m of the margin heads (default 0.35 for cosface, 0.5 for arcface)")
+    parser.add_argument("--margin_scale", type=float, default=None,
+                        help="scale s of the margin heads: their logits are s*cos (default 30)")
 
 
 def add_loss_flags(parser):
@@ -163,6 +182,9 @@ def add_loss_flags(parser):
     parser.add_argument("--static_weights", default=_listed(step.static_weights),
                         help="w1,w2,w3 for --task_weighting static; 1,0,0 / 0,1,0 / 0,0,1 are the paper's "
                              "single-task baselines (default %(default)s)")
+    parser.add_argument("--label_smoothing", type=float, default=step.label_smoothing,
+                        help="smooth the one-hot labels of the three cross-entropies: (1 - eps) onehot + eps / K "
+                             "(default %(default)s, the original's; PORTING X4)")
     for task in (1, 2, 3):
         parser.add_argument(f"--loss_weight_base{task}", type=float, default=step.loss_weight_base[task - 1],
                             help=f"added to the dynamic weight of task {task} (default %(default)s)")
@@ -175,7 +197,19 @@ def _listed(values):
 def add_optimizer_flags(parser):
     step, loop = DEFAULTS.step, DEFAULTS.loop
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=step.optimizer,
-                        help="optimizer of both variable groups, TF1 hyper-parameters (default %(default)s)")
+                        help="optimizer of both variable groups, TF1 hyper-parameters; AdamW (Keras's, beyond the "
+                             "original: PORTING X2) decays the weights by --adamw_weight_decay (default %(default)s)")
+    parser.add_argument("--adamw_weight_decay", type=float, default=step.adamw_weight_decay,
+                        help="AdamW's decoupled weight decay (--weight_decay keeps the original's meaning) "
+                             "(default %(default)s)")
+    parser.add_argument("--learning_rate_schedule", choices=LEARNING_RATE_SCHEDULES,
+                        default=loop.learning_rate_schedule,
+                        help="epochs: --learning_rate, or --learning_rate_schedule_file per epoch (the original's); "
+                             "cosine: linear warm-up from 0 over --warmup_steps to --learning_rate, then cosine "
+                             "decay to 0 at the last step (Keras CosineDecay, per step; PORTING X3) "
+                             "(default %(default)s)")
+    parser.add_argument("--warmup_steps", type=int, default=loop.warmup_steps,
+                        help="cosine schedule: steps of linear warm-up (default %(default)s)")
     parser.add_argument("--learning_rate", type=float, default=loop.learning_rate,
                         help="learning rate; < 0 reads --learning_rate_schedule_file each epoch "
                              "(default %(default)s)")
@@ -251,6 +285,14 @@ def parse_training_arguments(argv=None, defaults=None, description=None):
     except ValueError:
         parser.error(f"--staged_epochs must be four comma-separated integers, got {args.staged_epochs!r}")
     warn_noop_flags(parser, args)
+    if args.learning_rate_schedule == "cosine" and args.learning_rate <= 0:
+        parser.error(f"--learning_rate_schedule cosine needs --learning_rate > 0 (its peak), got {args.learning_rate}")
+    if not 0.0 <= args.label_smoothing < 1.0:
+        parser.error(f"--label_smoothing must be in [0, 1), got {args.label_smoothing}")
+    if args.warmup_steps < 0 or (args.learning_rate_schedule == "cosine"
+                                 and args.warmup_steps >= args.max_nrof_epochs * args.epoch_size):
+        parser.error(f"--warmup_steps must be >= 0 and fewer than the run's {args.max_nrof_epochs * args.epoch_size} "
+                     f"steps (--max_nrof_epochs x --epoch_size), got {args.warmup_steps}")
     return args
 
 
@@ -260,6 +302,7 @@ CONVERTED = {  # config field -> its value from the parsed flags, where it is no
     "network.logits_relu": lambda args: None if args.logits_relu is None else LOGITS_RELU_CHOICES[args.logits_relu],
     "step.loss_weight_base": lambda args: (args.loss_weight_base1, args.loss_weight_base2, args.loss_weight_base3),
     "evaluation.mode": lambda args: EVALUATE_MODES[args.evaluate_mode],
+    "network.heads": lambda args: margin_heads(args),
 }
 
 
@@ -277,6 +320,17 @@ def _from_flags(kind, args, prefix=""):
         else:
             values[item.name] = getattr(args, FLAG_NAMES.get(key, item.name))
     return kind(**values)
+
+
+def margin_heads(args):
+    """The head flags given, for ModelConfig; with a margin head the scale is written out (default 30)."""
+    heads = {name: getattr(args, name) for name in ("verif_head", "identity_heads", "margin", "margin_scale")
+             if getattr(args, name) is not None}
+    if any(heads.get(name, "softmax") != "softmax" for name in ("verif_head", "identity_heads")):
+        from cari_mtl.model.margin_heads import head_scale  # Keras: not for --help
+
+        heads["margin_scale"] = head_scale(args.margin_scale)
+    return heads
 
 
 def training_config(args, stored=None):

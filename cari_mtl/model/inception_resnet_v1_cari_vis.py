@@ -23,6 +23,8 @@ module name the file is loaded under, so a saved `.keras` model restores it.
 import keras
 from keras import layers, ops
 
+from cari_mtl.model import margin_heads
+
 SCOPE_SEP = "."
 BN_MOMENTUM = 0.995
 BN_EPSILON = 1e-3
@@ -217,6 +219,16 @@ def dense_head(x, units, name, activation=None, weight_decay=0.0):
     )(x)
 
 
+def logits_head(x, units, name, head="softmax", margin_scale=None, activation=None, weight_decay=0.0):
+    """A logits layer: the original's `dense_head`, or a CosFace/ArcFace head with the same variables
+    (PORTING X1). A margin head outputs s*cos and takes no activation (its margin is the loss's)."""
+    if head == "softmax":
+        return dense_head(x, units, name, activation, weight_decay)
+    margin_heads.check_head(head)
+    return margin_heads.Dense(units, margin_heads.head_scale(margin_scale), kernel_regularizer=_l2(weight_decay),
+                              name=name, dtype=HEAD_DTYPE)(x)
+
+
 def lossweights_head(mixed_7a, variant, weight_decay=0.0):
     """Dynamic-weights unit: per-image softmax over the 3 tasks (0 verif, 1 photo, 2 caricature)."""
     if variant not in LOSSWEIGHTS_VARIANTS:
@@ -234,7 +246,8 @@ def lossweights_head(mixed_7a, variant, weight_decay=0.0):
 
 
 def build_model(image_size=160, nrof_classes=10, keep_probability=1.0, weight_decay=0.0,
-                lossweights_variant="cavi", logits_relu=True):
+                lossweights_variant="cavi", logits_relu=True, verif_head="softmax", identity_heads="softmax",
+                margin_scale=None):
     """The full three-branch network as a functional Keras model (PORTING N1-N7).
 
     Args:
@@ -243,7 +256,10 @@ def build_model(image_size=160, nrof_classes=10, keep_probability=1.0, weight_de
         keep_probability: dropout keep probability of the three branches.
         weight_decay: L2 factor of the conv and FC weights (slim's wd/2 convention).
         lossweights_variant: form of the weights head: 'cavi', 'webcari' (x2) or 'naive'.
-        logits_relu: ReLU after the photo and caricature logits, the original's quirk.
+        logits_relu: ReLU after the photo and caricature logits, the original's quirk (softmax heads only).
+        verif_head, identity_heads: 'softmax' (the original's Dense) or a margin head 'cosface' /
+            'arcface' for `Logits_verif`, and for `Logits` and `Logits_cari` (PORTING X1).
+        margin_scale: s of the margin heads (their logits are s*cos; default 30).
     Returns:
         keras.Model from [B, image_size, image_size, 3] float32, already standardised, to a dict (see
         OUTPUT_NAMES): prelogits* [B, 1792]; embeddings* = l2-normalised prelogits; logits_* [B, K]
@@ -268,13 +284,13 @@ def build_model(image_size=160, nrof_classes=10, keep_probability=1.0, weight_de
     for suffix, features in prelogits.items():
         outputs["prelogits" + suffix] = layers.Identity(name="prelogits" + suffix, dtype=HEAD_DTYPE)(features)
         outputs["embeddings" + suffix] = L2Normalize(name="embeddings" + suffix, dtype=HEAD_DTYPE)(features)
-    outputs["logits_verif"] = dense_head(prelogits[""], nrof_classes, "Logits_verif",
-                                         weight_decay=weight_decay)
+    outputs["logits_verif"] = logits_head(prelogits[""], nrof_classes, "Logits_verif", verif_head, margin_scale,
+                                          weight_decay=weight_decay)
     head_activation = "relu" if logits_relu else None
-    outputs["logits_visual"] = dense_head(prelogits["_visual"], nrof_classes, "Logits",
-                                          activation=head_activation, weight_decay=weight_decay)
-    outputs["logits_cari"] = dense_head(prelogits["_cari"], nrof_classes, "Logits_cari",
-                                        activation=head_activation, weight_decay=weight_decay)
+    outputs["logits_visual"] = logits_head(prelogits["_visual"], nrof_classes, "Logits", identity_heads,
+                                           margin_scale, head_activation, weight_decay)
+    outputs["logits_cari"] = logits_head(prelogits["_cari"], nrof_classes, "Logits_cari", identity_heads,
+                                         margin_scale, head_activation, weight_decay)
     outputs["lossweights_logits"], outputs["lossweights"] = lossweights_head(
         mixed_7a, lossweights_variant, weight_decay)
     return keras.Model(images, outputs, name="inception_resnet_v1_cari_vis")

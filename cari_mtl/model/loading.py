@@ -50,8 +50,11 @@ def checkpoint_classes(checkpoint, nrof_classes):
 
 def model_from_checkpoint(path, image_size=160, nrof_classes=None, lossweights_variant="cavi",
                           init_cari_from_verif=False, model_def=None, keep_probability=1.0,
-                          weight_decay=0.0, image_standardization="prewhiten", logits_relu=True):
+                          weight_decay=0.0, image_standardization="prewhiten", logits_relu=True, **heads):
     """(model, ModelConfig, ConversionReport) built from a TF1 checkpoint directory or prefix.
+
+    `heads`: ModelConfig's verif_head, identity_heads, margin, margin_scale (a margin head takes the
+    checkpoint's Dense weights, PORTING X1).
 
     K comes from the checkpoint's `Logits_verif` layer when `nrof_classes` is None; a full model must
     agree with it, the FaceNet and photo-branch cases take any K (their heads are not restored).
@@ -60,7 +63,7 @@ def model_from_checkpoint(path, image_size=160, nrof_classes=None, lossweights_v
     checkpoint = CheckpointVariables(find_checkpoint_prefix(path))
     classes = checkpoint_classes(checkpoint, nrof_classes)
     config = ModelConfig(image_size, classes, lossweights_variant, str(model_def or DEFAULT_MODEL_DEF),
-                         image_standardization, logits_relu)
+                         image_standardization, logits_relu, **heads)
     model = config.build(keep_probability, weight_decay)
     report = load_tf1_checkpoint(model, checkpoint.prefix, init_cari_from_verif)
     check_weights(model, checkpoint.prefix)

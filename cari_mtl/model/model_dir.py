@@ -3,7 +3,9 @@
 Layout of `<dir>/`:
     config.json        {"format": "cari-mtl-model", "version": 1, "image_size": 160,
                         "nrof_classes": K, "lossweights_variant": "cavi", "model_def": <path given>,
-                        "image_standardization": "prewhiten", "logits_relu": true}
+                        "image_standardization": "prewhiten", "logits_relu": true,
+                        "verif_head": "softmax", "identity_heads": "softmax", "margin": null,
+                        "margin_scale": null}
     model.weights.h5   weights of every layer, by layer name (= TF1 scope)
     model_def.py       the network definition the weights belong to
 
@@ -38,6 +40,10 @@ class ModelConfig:
     model_def: str = str(DEFAULT_MODEL_DEF)
     image_standardization: str = "prewhiten"
     logits_relu: bool = True
+    verif_head: str = "softmax"
+    identity_heads: str = "softmax"
+    margin: float | None = None
+    margin_scale: float | None = None
 
     def __post_init__(self):
         if self.image_standardization not in STANDARDIZATIONS:
@@ -51,11 +57,20 @@ class ModelConfig:
         # Network files copied into older model directories do not know `logits_relu`: pass it only
         # when it differs from the original's ReLU.
         options = {} if self.logits_relu else {"logits_relu": False}
+        options.update(margin_head_options(self))
         return network.build_model(
             image_size=self.image_size, nrof_classes=self.nrof_classes,
             keep_probability=keep_probability, weight_decay=weight_decay,
             lossweights_variant=self.lossweights_variant, **options,
         )
+
+
+def margin_head_options(config):
+    """build_model's head arguments when a margin head is asked for (PORTING X1); none for the original's."""
+    if config.verif_head == "softmax" and config.identity_heads == "softmax":
+        return {}
+    return {"verif_head": config.verif_head, "identity_heads": config.identity_heads,
+            "margin_scale": config.margin_scale}
 
 
 def is_model_dir(path):
@@ -82,7 +97,8 @@ def read_config(directory):
         raise ValueError(f"{path} is not valid JSON ({error}); re-create the model directory") from None
     if raw.get("format") != FORMAT_NAME:
         raise ValueError(f"{path} is not a cari-mtl model config (format {raw.get('format')!r})")
-    names = ("image_size", "nrof_classes", "lossweights_variant", "model_def", "image_standardization", "logits_relu")
+    names = ("image_size", "nrof_classes", "lossweights_variant", "model_def", "image_standardization", "logits_relu",
+             "verif_head", "identity_heads", "margin", "margin_scale")
     fields = {k: raw[k] for k in names if k in raw}
     return ModelConfig(**fields)
 
@@ -116,7 +132,8 @@ def load_model_dir(directory, keep_probability=1.0, weight_decay=0.0, **override
     Args:
         directory: a native model directory.
         keep_probability, weight_decay: dropout and L2 factor of the built network (training only).
-        overrides: stored config fields that do not change the weights (image_standardization, logits_relu).
+        overrides: stored config fields that do not change the weights (image_standardization, logits_relu,
+            the heads and their margin: a margin head has the variables of the Dense it replaces).
     Returns:
         (Keras model with the stored weights, ModelConfig).
     """

@@ -18,3 +18,6 @@ def chosen_logits_relu(flag, stored=None):
     if flag is not None:
         return LOGITS_RELU_CHOICES[flag]
     return True if stored is None else bool(stored)
+
+
+HEADS = ("softmax", "cosface", "arcface")  # margin heads beyond the original: PORTING X1

@@ -28,7 +28,9 @@ from cari_mtl.training import config_checks
 
 FORMAT_VERSION = 1  # of the stored form (to_dict / from_dict)
 SEED = 666
-OPTIMIZERS = ("Adagrad", "Adadelta", "Adam", "RMSProp", "Momentum", "SGD")  # cari_mtl.training.optimizers
+OPTIMIZERS = ("Adagrad", "Adadelta", "Adam", "RMSProp", "Momentum", "SGD", "AdamW")  # cari_mtl.training.optimizers
+ADAMW_WEIGHT_DECAY = 5e-4  # beyond the original (PORTING X2): Keras's AdamW, its other settings Keras's own
+LEARNING_RATE_SCHEDULES = ("epochs", "cosine")  # cari_mtl.training.lr_schedules (PORTING X3)
 
 
 def _copy(default):
@@ -69,6 +71,7 @@ class NetworkConfig:
     image_standardization: str | None = None
     logits_relu: bool | None = None
     restore_optimizer_state: bool = True
+    heads: dict = field(default_factory=dict)  # ModelConfig's verif_head, identity_heads, margin, margin_scale given
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class StepConfig:
     lossweights_lr_factor: float | None = None
     moving_average_decay: float = 0.9999
     legacy_global_step: bool = _copy(False)
+    adamw_weight_decay: float = ADAMW_WEIGHT_DECAY
+    label_smoothing: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,8 @@ class LoopConfig:
     legacy_global_step: bool = False
     save_every_n_steps: int = 0
     log_histograms: bool = False
+    learning_rate_schedule: str = "epochs"
+    warmup_steps: int = 0
 
 
 @dataclass(frozen=True)

@@ -56,13 +56,15 @@ def safe_mean(total, count):
     return tf.math.divide_no_nan(total, count)
 
 
-def task_loss_terms(outputs, labels, is_cari, centers, center_loss_factor):
+def task_loss_terms(outputs, labels, is_cari, centers, center_loss_factor, cross_entropy_fns=None):
     """Sums and counts of every loss of the three branches over one (per-replica) batch.
 
     outputs: the network's dict (logits_verif/visual/cari [B, K], embeddings* [B, 1792]);
     labels [B] int; is_cari [B] (1 = caricature). Every branch adds beta * center loss against the
     ONE shared centers table (quirk of the original). Returns a dict of float32 scalars:
-    loss{1,2,3}_sum, ce{1,2,3}_sum, count{1,2,3}, center1_sum.
+    loss{1,2,3}_sum, ce{1,2,3}_sum, count{1,2,3}, center1_sum. `cross_entropy_fns`: one
+    (logits, labels) -> [B] per branch in place of the softmax cross-entropy (margin heads, label
+    smoothing: cari_mtl.training.head_losses).
     """
     is_cari = tf.cast(is_cari, tf.int32)
     masks = (tf.ones_like(is_cari, tf.bool), tf.equal(is_cari, 0), tf.equal(is_cari, 1))
@@ -70,7 +72,8 @@ def task_loss_terms(outputs, labels, is_cari, centers, center_loss_factor):
                 ("logits_cari", "embeddings_cari"))
     terms = {}
     for task, ((logits_key, embeddings_key), mask) in enumerate(zip(branches, masks), start=1):
-        cross_entropy = sparse_cross_entropy(outputs[logits_key], labels)
+        head_loss = cross_entropy_fns[task - 1] if cross_entropy_fns else sparse_cross_entropy
+        cross_entropy = head_loss(outputs[logits_key], labels)
         center = center_distance(outputs[embeddings_key], labels, centers)
         terms[f"loss{task}_sum"], terms[f"count{task}"] = masked_sum(
             cross_entropy + center_loss_factor * center, mask)

@@ -25,7 +25,8 @@ def build_model(network, nrof_classes, variant):
     Returns:
         (keras.Model, ModelConfig).
     """
-    options = {"image_standardization": network.image_standardization, "logits_relu": network.logits_relu}
+    options = {"image_standardization": network.image_standardization, "logits_relu": network.logits_relu,
+               **network.heads}
     pretrained = network.pretrained_model
     if pretrained and is_model_dir(pretrained):
         model, stored = load_model_dir(pretrained, network.keep_probability, network.weight_decay, **options)

@@ -10,7 +10,7 @@ choices map onto Keras optimizers whose update rules equal TF1's for a constant 
 import keras
 from keras import ops
 
-from cari_mtl.training.config import OPTIMIZERS
+from cari_mtl.training.config import ADAMW_WEIGHT_DECAY, OPTIMIZERS
 
 CLIP_NORM = 5.0  # tf.clip_by_global_norm(grads, 5.0), per optimizer
 
@@ -45,9 +45,11 @@ class TF1Momentum(keras.optimizers.SGD):
         self.assign_sub(variable, ops.multiply(step, learning_rate))
 
 
-def make_optimizer(name, learning_rate=0.1, name_suffix=""):
+def make_optimizer(name, learning_rate=0.1, name_suffix="", adamw_weight_decay=ADAMW_WEIGHT_DECAY):
     """The `--optimizer` choice with the original hyper-parameters; no clipping (the step clips)."""
     label = f"{name}{name_suffix}"
+    if name == "AdamW":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=adamw_weight_decay, name=label)
     if name == "RMSProp":
         return TF1RMSProp(learning_rate, rho=0.9, momentum=0.9, epsilon=1.0, name=label)
     if name == "Adagrad":

@@ -10,13 +10,15 @@ from pathlib import Path
 import keras
 
 from cari_mtl.model.checkpoints import find_checkpoint_prefix
-from cari_mtl.model.model_dir import is_model_dir, read_config
+from cari_mtl.model.model_dir import is_model_dir, margin_head_options, read_config
 from cari_mtl.runtime import distribute
 from cari_mtl.runtime.output_dirs import new_log_dir, require_writable_dir
 from cari_mtl.runtime.speed import apply_mixed_precision, use_xla
 from cari_mtl.training import datasets
 from cari_mtl.training.config import resolve
+from cari_mtl.training.head_losses import task_loss_terms_fn
 from cari_mtl.training.log_truncation import cut_logs
+from cari_mtl.training.lr_schedules import step_schedule
 from cari_mtl.training.model_setup import build_model, check_pretrained_image_size
 from cari_mtl.training.optimizer_state import restore_optimizer_state
 from cari_mtl.training.resume import find_resume_point
@@ -63,6 +65,17 @@ def train(config, progress=True):
     return run_training(config, progress=progress)
 
 
+def modern_step_options(config, model_config):
+    """TrainStep's loss, optimizer and schedule options beyond the original (PORTING X1-X4); the defaults
+    give the original's loss function, optimizers and per-epoch rates."""
+    loop = config.loop
+    total_steps = loop.max_nrof_epochs * loop.epoch_size
+    return {"loss_terms_fn": task_loss_terms_fn(model_config, config.step.label_smoothing),
+            "optimizer_options": {"adamw_weight_decay": config.step.adamw_weight_decay},
+            "learning_rate_schedule": step_schedule(loop.learning_rate_schedule, loop.learning_rate, total_steps,
+                                                    loop.warmup_steps)}
+
+
 def run_training(config, run_settings=None, resume_dir=None, command_line="", progress=True):
     """Runs (or resumes) a training.
 
@@ -101,8 +114,13 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
           f"weighting: {weighting.name}, weights head: {variant}\nreplicas: {distribution.num_replicas_in_sync}, "
           f"dtype policy: {policy}, XLA: {'on' if jit_compile else 'off'}\nimage standardization: "
           f"{model_config.image_standardization}, logits ReLU: {'on' if model_config.logits_relu else 'off'}")
+    if margin_head_options(model_config):
+        print(f"heads: verification {model_config.verif_head}, identification {model_config.identity_heads}, "
+              f"margin {model_config.margin if model_config.margin is not None else 'default'}, "
+              f"scale {model_config.margin_scale}")
     with lost_workers:
-        step = TrainStep.from_config(model, weighting, settings, distribution=distribution, jit_compile=jit_compile)
+        step = TrainStep.from_config(model, weighting, settings, distribution=distribution, jit_compile=jit_compile,
+                                     **modern_step_options(config, model_config))
     pretrained = config.network.pretrained_model
     if pretrained and not is_model_dir(pretrained) and resume_dir is None and config.network.restore_optimizer_state:
         print(restore_optimizer_state(step, find_checkpoint_prefix(pretrained), settings.optimizer).format())

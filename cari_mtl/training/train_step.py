@@ -45,18 +45,23 @@ class TrainStep:
         distribution: the tf.distribute strategy the model was built under (default: one device).
         jit_compile: compile the iteration with XLA (with several replicas, each replica's forward
             and backward pass).
+        optimizer_options: keyword arguments of make_optimizer (AdamW's weight decay).
+        learning_rate_schedule: a keras LearningRateSchedule evaluated at each iteration (its count:
+            the global step / steps_per_iteration), in place of the rate passed per call (PORTING X3).
     """
 
     @classmethod
-    def from_config(cls, model, weighting, step, distribution=None, jit_compile=False):
-        """The step of a StepConfig `step` (its defaults resolved), with the task weighting made from it."""
+    def from_config(cls, model, weighting, step, distribution=None, jit_compile=False, **options):
+        """The step of a StepConfig `step` (its defaults resolved), with the task weighting made from it;
+        `options`: the keyword arguments beyond the StepConfig (loss_terms_fn, optimizer_options, schedule)."""
         return cls(model, weighting, step.optimizer, step.center_loss_factor, step.center_loss_alfa,
                    step.lossweights_lr_factor, step.moving_average_decay, step.legacy_global_step,
-                   distribution=distribution, jit_compile=jit_compile)
+                   distribution=distribution, jit_compile=jit_compile, **options)
 
     def __init__(self, model, strategy, optimizer="RMSProp", center_loss_factor=0.0, center_loss_alfa=0.95,
                  lossweights_lr_factor=1.0, moving_average_decay=0.9999, legacy_global_step=False,
-                 loss_terms_fn=losses.task_loss_terms, distribution=None, jit_compile=False):
+                 loss_terms_fn=losses.task_loss_terms, distribution=None, jit_compile=False, optimizer_options=None,
+                 learning_rate_schedule=None):
         self.model = model
         self.strategy = strategy
         self.distribution = distribution or tf.distribute.get_strategy()
@@ -65,6 +70,7 @@ class TrainStep:
         self.center_loss_alfa = float(center_loss_alfa)
         self.lossweights_lr_factor = float(lossweights_lr_factor)
         self.loss_terms_fn = loss_terms_fn
+        self.learning_rate_schedule = learning_rate_schedule
         if self.replicas > 1 and not strategy.supports_distribution:
             raise ValueError(f"--task_weighting {strategy.name} does not support --distribute yet: train it on one "
                              f"device (--distribute none)")
@@ -79,7 +85,8 @@ class TrainStep:
             self.centers = tf.Variable(tf.zeros([nrof_classes, embedding_size]), trainable=False, name="centers")
             self.optimizers = {}
             for group in self.groups:
-                self.optimizers[group.name] = make_optimizer(optimizer, name_suffix=f"_{group.name}")
+                self.optimizers[group.name] = make_optimizer(optimizer, name_suffix=f"_{group.name}",
+                                                             **(optimizer_options or {}))
                 self.optimizers[group.name].build(list(group.variables))
             self.ema = MovingAverage([v for group in self.groups for v in group.variables], moving_average_decay)
             self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
@@ -116,6 +123,9 @@ class TrainStep:
                               trace_key=self.strategy.trace_key)
 
     def _iteration(self, images, labels, is_cari, learning_rate, trace_key=None):
+        if self.learning_rate_schedule is not None:
+            learning_rate = tf.cast(self.learning_rate_schedule(self.global_step // self.steps_per_iteration),
+                                    tf.float32)
         with self.distribution.scope():
             for group in self.groups:
                 factor = self.lossweights_lr_factor if group.name == "psi" else 1.0

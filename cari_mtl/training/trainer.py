@@ -73,7 +73,8 @@ class Trainer:
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.model_dir / CHECKPOINT_DIR),
                                                   max_to_keep=2)
         self.evaluator = None
-        self.dead_heads = DeadHeadGuard(model_config.nrof_classes, log_dir, relu=model_config.logits_relu)
+        self.dead_heads = DeadHeadGuard(model_config.nrof_classes, log_dir,
+                                        relu=model_config.logits_relu and model_config.identity_heads == "softmax")
         self.stop = StopRequest()
         self.card = None  # the run's model card (training.run_card.run_card), completed per epoch
 
