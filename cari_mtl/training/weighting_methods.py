@@ -11,6 +11,8 @@ import dataclasses
 import importlib
 from dataclasses import dataclass
 
+from cari_mtl.training.config import StepConfig
+
 
 @dataclass(frozen=True)
 class WeightingMethod:
@@ -34,19 +36,26 @@ def names():
 
 
 def make_weighting(name, **options):
-    """The weighting `name` built with the options it takes from `options` (others are ignored)."""
+    """The weighting `name` built with the options it takes from `options` (others are ignored); an
+    option not given takes the StepConfig default, where that default is set."""
     if name not in METHODS:
         raise ValueError(f"unknown --task_weighting {name!r}; choose one of {', '.join(METHODS)}")
     method = METHODS[name]
     module, _, class_name = method.target.partition(":")
     kind = getattr(importlib.import_module(module), class_name)
-    return kind(**{key: options[key] for key in method.options if key in options})
+    given = {**step_options(StepConfig()), **options}
+    return kind(**{key: given[key] for key in method.options if given.get(key) is not None})
+
+
+def step_options(step):
+    """Every method option a StepConfig holds, by name."""
+    return {"loss_weight_base": step.loss_weight_base, "static_weights": step.static_weights,
+            **dataclasses.asdict(step.weighting_options)}
 
 
 def weighting_of(step):
     """The weighting of a StepConfig (its task_weighting, with the options that method takes)."""
-    return make_weighting(step.task_weighting, loss_weight_base=step.loss_weight_base,
-                          static_weights=step.static_weights, **dataclasses.asdict(step.weighting_options))
+    return make_weighting(step.task_weighting, **step_options(step))
 
 
 BASIC = "cari_mtl.training.weighting"
