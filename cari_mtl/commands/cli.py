@@ -2,7 +2,7 @@
 
 import sys
 
-from cari_mtl.model.checkpoints import CheckpointError
+from cari_mtl.model.errors import CheckpointError
 
 EXPECTED_ERRORS = (CheckpointError, FileNotFoundError, NotADirectoryError, ValueError)
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from cari_mtl.model.errors import CheckpointError  # noqa: F401 (raised here, imported from here by callers)
+
 TRUNK = "InceptionResnetV1/"
 PHOTO = "InceptionResnetV1_expression/"
 CARI = "InceptionResnetV1_cari/"
@@ -41,10 +43,6 @@ _AUXILIARY = re.compile(
 )
 _STEP = re.compile(r"-(\d+)\.index$")
 _SLOT = re.compile(r"/(RMSProp|Momentum|Adam|Adagrad|Adadelta)(_1)?$")
-
-
-class CheckpointError(Exception):
-    """A checkpoint that cannot be used; the message names the file and the fix."""
 
 
 @dataclass
