@@ -4,11 +4,12 @@ TrainStep is the reference. Logged losses and weights within 1e-4 relative, vari
 
 import numpy as np
 import pytest
-from jax_subprocess import TESTS, requires_jax, run_jax
 
 from cari_mtl.model.model_dir import ModelConfig, load_model_dir, save_model_dir
 from cari_mtl.training import weighting
 from cari_mtl.training.train_step import TrainStep
+
+from jax_subprocess import TESTS, requires_jax, run_jax
 
 IMAGE_SIZE, CLASSES, BATCH, STEPS = 24, 5, 8, 3
 LOGGED = ("L", "L1", "L2", "L3", "L4", "CE1", "CE2", "CE3", "w1", "w2", "w3", "center1", "grad_norm_theta",

@@ -21,7 +21,7 @@ from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.evaluation import plots
 from cari_mtl.training.epoch_evaluation import METRIC_KEYS
 from cari_mtl.training.logs import read_step_table
-from cari_mtl.training.weighting import STRATEGIES
+from cari_mtl.training.weighting_names import STRATEGIES
 
 LABELS = {"verification_accuracy": "verification", "photo_id_accuracy": "photo id",
           "caricature_id_accuracy": "caricature id", "v2c_accuracy": "V2C", "c2v_accuracy": "C2V"}

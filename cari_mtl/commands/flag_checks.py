@@ -6,7 +6,7 @@ trains nothing and still writes best_model_*). Each failure is one line giving t
 
 import math
 
-from cari_mtl.training.task_weighting import check_staged_epochs
+from cari_mtl.runtime.backend import backend_name
 
 MIN_IMAGE_SIZE = 75  # smallest input whose Inception-ResNet-v1 feature map keeps one pixel
 
@@ -35,7 +35,10 @@ def check_training_flags(args):
         if not (low <= value if low_included else low < value) or not value <= high:
             opening = "[" if low_included else "("
             raise ValueError(f"--{name} must be in {opening}{low:g}, {high:g}], got {value}")
-    check_staged_epochs(args.staged_epochs)
+    if backend_name() == "tensorflow":  # staged is TensorFlow-only; its module imports TensorFlow
+        from cari_mtl.training.task_weighting import check_staged_epochs
+
+        check_staged_epochs(args.staged_epochs)
     if args.dwa_window is not None and args.dwa_window < 1:
         raise ValueError(f"--dwa_window must be an integer >= 1, got {args.dwa_window}")
     if args.nrof_preprocess_threads is not None and args.nrof_preprocess_threads < 1:

@@ -16,10 +16,9 @@ from cari_mtl.commands.argument_files import expand_argument_files
 from cari_mtl.commands.flag_checks import check_training_flags
 from cari_mtl.commands.training_flags import parse_training_arguments, training_config
 from cari_mtl.model.model_dir import is_model_dir, read_config
+from cari_mtl.runtime.backend import backend_name
 from cari_mtl.training.interrupt import TrainingInterrupted
-from cari_mtl.training.session import run_training
 from cari_mtl.training.trainer import CHECKPOINT_DIR, read_run_file
-from cari_mtl.training.worker_failure import WorkerLost
 
 
 def resolve_resume(resume, models_base_dir):
@@ -55,15 +54,28 @@ def train(argv, defaults=None, progress=True):
     argv = expand_argument_files(argv)
     args, resume_dir = resolve_arguments(argv, defaults)
     config = training_config(args, stored_model_config(args.pretrained_model))
+    if backend_name() == "jax":
+        from cari_mtl.training.jax_session import run_training
+    else:
+        from cari_mtl.training.session import run_training
     return run_training(config, run_settings={"argv": list(argv), "defaults": defaults or {}}, resume_dir=resume_dir,
                         command_line=" ".join([sys.argv[0], *argv]), progress=progress)
+
+
+def stop_exceptions():
+    """What ends a run with its own exit code: a signal, and (TensorFlow multi-worker) a lost worker."""
+    if backend_name() == "jax":
+        return (TrainingInterrupted,)
+    from cari_mtl.training.worker_failure import WorkerLost
+
+    return TrainingInterrupted, WorkerLost
 
 
 def main(argv=None, defaults=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         train(argv, defaults)
-    except (TrainingInterrupted, WorkerLost) as stopped:
+    except stop_exceptions() as stopped:
         print(stopped, file=sys.stderr)
         return stopped.exit_code
     return 0

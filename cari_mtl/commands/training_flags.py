@@ -38,7 +38,7 @@ from cari_mtl.training.config import (
     WeightingOptions,
 )
 from cari_mtl.training.optimizers import OPTIMIZERS
-from cari_mtl.training.weighting import STRATEGIES
+from cari_mtl.training.weighting_names import STRATEGIES
 
 NOOP = "accepted for compatibility, does nothing (unused by the original's training scripts)"
 LOSSWEIGHTS_LR_FACTOR = {"cavi": 1.0, "webcari": 10.0}

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import tensorflow as tf
 
 from cari_mtl.training import losses
+from cari_mtl.training.weighting_names import STRATEGIES
 
 WEIGHTS_HEAD = "Logits_lossweights"  # the only layer of Ψ
 SHARED_FEATURES = "shared_features"  # the trunk's output (Mixed_7a), which every branch and Ψ read
@@ -152,7 +153,6 @@ class Static(Strategy):
         return (Group("theta", "L", theta),)
 
 
-STRATEGIES = ("dynamic", "naive", "static", "uncertainty", "dwa", "gradnorm", "pcgrad", "mgda", "staged")
 
 
 def make_strategy(name, loss_weight_base=(0.0, 0.0, 0.0), static_weights=(1.0, 1.0, 1.0), **options):
