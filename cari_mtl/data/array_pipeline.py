@@ -4,7 +4,7 @@ Sampling is the tf.data pipeline's (cari_mtl.data.sampling: seeded permutations 
 so an epoch is the same after a resume. The augmentation draws from a generator seeded by (seed,
 epoch, position): random crop (a smaller image is padded around its centre first) or else TF1's
 bilinear resize, random flip, random rotation, then the standardisation. The random draws are not
-TensorFlow's stateless ones, so the two backends see differently augmented images (PORTING X1). An
+TensorFlow's stateless ones, so the two backends see differently augmented images (PORTING P4). An
 image that cannot be decoded is reported once, counted, and left out of the list before sampling.
 """
 

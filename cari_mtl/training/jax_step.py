@@ -120,10 +120,22 @@ class JaxTrainStep:
 
     def __call__(self, images, labels, is_cari, learning_rate):
         """One iteration on a batch; returns {name: scalar} (the logs of TrainStep)."""
-        self.state, logs = self._compiled(self.state, jnp.asarray(images, jnp.float32), jnp.asarray(labels, jnp.int32),
-                                          jnp.asarray(is_cari, jnp.int32), jnp.asarray(learning_rate, jnp.float32))
+        logs = self.dispatch(images, labels, is_cari, learning_rate)
         self.global_step.assign(int(logs["global_step"]))
         return logs
+
+    def dispatch(self, images, labels, is_cari, learning_rate):
+        """Starts one iteration and returns its logs as device arrays, without waiting for them
+        (global_step is not updated: benchmarks queue several iterations)."""
+        self.state, logs = self._compiled(self.state, jnp.asarray(images, jnp.float32), jnp.asarray(labels, jnp.int32),
+                                          jnp.asarray(is_cari, jnp.int32), jnp.asarray(learning_rate, jnp.float32))
+        return logs
+
+    def lowered(self, images, labels, is_cari, learning_rate=0.01, platform=None):
+        """The iteration lowered for these argument shapes (jax.stages.Lowered, for its cost analysis),
+        for `platform` ('cpu', ...; default the one it runs on)."""
+        traced = self._compiled.trace(self.state, images, labels, is_cari, jnp.asarray(learning_rate, jnp.float32))
+        return traced.lower(lowering_platforms=(platform,)) if platform else traced.lower()
 
     def sync_model(self):
         """Writes the state's variables into the Keras model (before saving or evaluating it)."""
