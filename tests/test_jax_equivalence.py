@@ -45,15 +45,25 @@ def tensorflow_run(model_dir, data, name, optimizer):
     return logs, {v.path: v.numpy() for v in model.variables}, step
 
 
+CASES = (("dynamic", "RMSProp"), ("static", "RMSProp"), ("naive", "Momentum"), ("dynamic", "Adam"))
+
+
+@pytest.fixture(scope="module")
+def jax_results(model_dir, tmp_path_factory):
+    """One JAX subprocess runs every case (one start-up of JAX for all)."""
+    folder = tmp_path_factory.mktemp("jax_steps")
+    np.savez(folder / "batches.npz", **batches())
+    run_jax([TESTS / "jax_steps.py", model_dir, folder / "batches.npz", folder,
+             *(f"{name}:{optimizer}" for name, optimizer in CASES)], timeout=600)
+    return folder
+
+
 @requires_jax
 @pytest.mark.slow
-@pytest.mark.parametrize("name,optimizer", [("dynamic", "RMSProp"), ("static", "RMSProp"), ("naive", "Momentum"),
-                                            ("dynamic", "Adam")])
-def test_three_jax_steps_equal_three_tensorflow_steps(model_dir, tmp_path, name, optimizer):
+@pytest.mark.parametrize("name,optimizer", CASES)
+def test_three_jax_steps_equal_three_tensorflow_steps(model_dir, jax_results, name, optimizer):
     data = batches()
-    np.savez(tmp_path / "batches.npz", **data)
-    run_jax([TESTS / "jax_steps.py", model_dir, tmp_path / "batches.npz", tmp_path / "jax.npz", name, optimizer])
-    jax_result = np.load(tmp_path / "jax.npz")
+    jax_result = np.load(jax_results / f"{name}_{optimizer}.npz")
     logs, variables, step = tensorflow_run(model_dir, data, name, optimizer)
     for key in LOGGED:
         np.testing.assert_allclose(jax_result[f"log/{key}"], [entry[key] for entry in logs], rtol=1e-4, atol=1e-6,
@@ -67,3 +77,19 @@ def test_three_jax_steps_equal_three_tensorflow_steps(model_dir, tmp_path, name,
     np.testing.assert_allclose(jax_result["centers"], step.centers.numpy(), rtol=1e-5, atol=1e-5)
     shadows = np.concatenate([np.ravel(shadow.numpy()) for shadow in step.ema.shadows])
     np.testing.assert_allclose(jax_result["ema"], shadows, rtol=1e-5, atol=1e-5)
+
+
+@requires_jax
+@pytest.mark.slow
+def test_data_parallel_on_two_devices_equals_one_device(model_dir, jax_results, tmp_path):
+    run_jax([TESTS / "jax_steps.py", model_dir, jax_results / "batches.npz", tmp_path, "dynamic:RMSProp"],
+            XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    one, two = np.load(jax_results / "dynamic_RMSProp.npz"), np.load(tmp_path / "dynamic_RMSProp.npz")
+    assert int(one["devices"]) == 1 and int(two["devices"]) == 2 and one.files == two.files
+    for key in one.files:
+        if key == "devices":
+            continue
+        if key.startswith("log/"):
+            np.testing.assert_allclose(two[key], one[key], rtol=1e-4, atol=1e-6, err_msg=key)
+        elif "seed_generator" not in key:
+            np.testing.assert_allclose(two[key], one[key], rtol=1e-5, atol=1e-5, err_msg=key)

@@ -1,14 +1,15 @@
 """A training run under the JAX backend: the TensorFlow session's sequence (directories, seed, dtype
 policy, data, network, step, epochs) with the JAX step, the in-memory pipeline and .npz checkpoints.
 
-What stays TensorFlow-only says so in one line: --distribute (tf.distribute; data parallel under
-JAX is not there yet), the weightings other than dynamic / naive / static, a TF1 checkpoint as
---pretrained_model (convert it first, under TensorFlow).
+`--distribute mirrored` is data parallel over the local devices (jax_step). What stays
+TensorFlow-only says so in one line: --distribute multiworker, the weightings other than dynamic /
+naive / static, a TF1 checkpoint as --pretrained_model (convert it first, under TensorFlow).
 """
 
 import sys
 from pathlib import Path
 
+import jax
 import keras
 
 from cari_mtl.data.array_pipeline import ArrayPipeline
@@ -28,9 +29,9 @@ SOURCE_DIR = Path(__file__).resolve().parent
 
 def check_jax_config(config):
     """ValueError for what the JAX path does not do (one line naming the flag and the way out)."""
-    if config.distribute != "none":
-        raise ValueError(f"--distribute {config.distribute} needs the TensorFlow backend (tf.distribute): run it "
-                         f"with --backend tensorflow, or train on one device under JAX")
+    if config.distribute == "multiworker":
+        raise ValueError("--distribute multiworker needs the TensorFlow backend (tf.distribute): run it with "
+                         "--backend tensorflow; under JAX --distribute mirrored uses the devices of one machine")
 
 
 def load_array_training_data(config):
@@ -78,11 +79,13 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
     data, nrof_classes = load_array_training_data(config.data)
     model, model_config = build_model(config.network, nrof_classes, variant)
     print(f"Model directory: {model_dir}\nLog directory: {log_dir}\nbackend: jax, classes: {nrof_classes}, "
-          f"weighting: {weighting.name}, weights head: {variant}\ndtype policy: {policy}, XLA: on (jax.jit)\n"
+          f"weighting: {weighting.name}, weights head: {variant}\ndtype policy: {policy}, XLA: on (jax.jit), devices: "
+          f"{len(jax.local_devices()) if config.distribute == 'mirrored' else 1}\n"
           f"image standardization: {model_config.image_standardization}, logits ReLU: "
           f"{'on' if model_config.logits_relu else 'off'}")
     step = JaxTrainStep(model, weighting, settings.optimizer, settings.center_loss_factor, settings.center_loss_alfa,
-                        settings.lossweights_lr_factor, settings.moving_average_decay, settings.legacy_global_step)
+                        settings.lossweights_lr_factor, settings.moving_average_decay, settings.legacy_global_step,
+                        devices=jax.local_devices() if config.distribute == "mirrored" else None)
     trainer = JaxTrainer(config.loop, config.evaluation, step, model_config, data, model_dir, log_dir, progress)
     if resume_dir is not None:
         print(f"resuming from {trainer.restore(resume_dir)}")

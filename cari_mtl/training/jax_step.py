@@ -7,6 +7,11 @@ pullback of one `jax.vjp` of the forward pass (Θ pulls back L, Ψ pulls back L4
 group does not use). The optimizers are the same Keras objects as the TensorFlow step's
 (cari_mtl.training.optimizers, TF1 numerics), applied with `stateless_apply`. Under JAX the
 weightings are dynamic, naive and static; the others need the TensorFlow backend.
+
+Data parallel (`devices`): the batch is split along its first axis over a one-axis mesh of the
+devices and the state is replicated; the jitted step is still the global-batch program (XLA's
+partitioner inserts the all-reduces), so every mean, the task weights, the batch-norm statistics
+and the center update are those of the global batch, as on one device.
 """
 
 from dataclasses import dataclass
@@ -88,7 +93,7 @@ class JaxTrainStep:
     """Owns the training state of `model` under JAX; same arguments and logs as training.train_step.TrainStep."""
 
     def __init__(self, model, weighting, optimizer="RMSProp", center_loss_factor=0.0, center_loss_alfa=0.95,
-                 lossweights_lr_factor=1.0, moving_average_decay=0.9999, legacy_global_step=False):
+                 lossweights_lr_factor=1.0, moving_average_decay=0.9999, legacy_global_step=False, devices=None):
         if keras.config.dtype_policy().name == "mixed_float16":
             raise ValueError("--mixed_precision float16 needs the TensorFlow backend (loss scaling); under "
                              "--backend jax use bfloat16 or off")
@@ -116,6 +121,12 @@ class JaxTrainStep:
             "ema": [jnp.array(model.trainable_variables[i].value) for g in self.groups for i in g.indices],
             "global_step": jnp.asarray(0, jnp.int32),
         }
+        self.batch_sharding = self.state_sharding = None
+        if devices is not None and len(devices) > 1:
+            mesh = jax.sharding.Mesh(np.asarray(devices), ("data",))
+            self.batch_sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
+            self.state_sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+            self.set_state(self.state)
         self._compiled = jax.jit(self._iteration, donate_argnums=0)
 
     def __call__(self, images, labels, is_cari, learning_rate):
@@ -127,8 +138,13 @@ class JaxTrainStep:
     def dispatch(self, images, labels, is_cari, learning_rate):
         """Starts one iteration and returns its logs as device arrays, without waiting for them
         (global_step is not updated: benchmarks queue several iterations)."""
-        self.state, logs = self._compiled(self.state, jnp.asarray(images, jnp.float32), jnp.asarray(labels, jnp.int32),
-                                          jnp.asarray(is_cari, jnp.int32), jnp.asarray(learning_rate, jnp.float32))
+        batch = (jnp.asarray(images, jnp.float32), jnp.asarray(labels, jnp.int32), jnp.asarray(is_cari, jnp.int32))
+        if self.batch_sharding is not None:
+            if batch[0].shape[0] % len(self.batch_sharding.mesh.devices):
+                raise ValueError(f"--batch_size {batch[0].shape[0]} must be a multiple of the "
+                                 f"{len(self.batch_sharding.mesh.devices)} devices")
+            batch = jax.device_put(batch, self.batch_sharding)
+        self.state, logs = self._compiled(self.state, *batch, jnp.asarray(learning_rate, jnp.float32))
         return logs
 
     def lowered(self, images, labels, is_cari, learning_rate=0.01, platform=None):
@@ -136,6 +152,10 @@ class JaxTrainStep:
         for `platform` ('cpu', ...; default the one it runs on)."""
         traced = self._compiled.trace(self.state, images, labels, is_cari, jnp.asarray(learning_rate, jnp.float32))
         return traced.lower(lowering_platforms=(platform,)) if platform else traced.lower()
+
+    def set_state(self, state):
+        """Replaces the training state (a restored checkpoint), replicated over the devices when data parallel."""
+        self.state = jax.device_put(state, self.state_sharding) if self.state_sharding is not None else state
 
     def sync_model(self):
         """Writes the state's variables into the Keras model (before saving or evaluating it)."""

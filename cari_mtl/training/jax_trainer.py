@@ -84,7 +84,7 @@ class JaxTrainer(Trainer):
         with np.load(point.prefix) as stored:
             leaves = [stored[f"arr_{index}"] for index in range(structure.num_leaves)]
             self.best.assign(stored["best"])
-        self.step.state = jax.tree_util.tree_unflatten(structure, [jax.numpy.asarray(leaf) for leaf in leaves])
+        self.step.set_state(jax.tree_util.tree_unflatten(structure, [jax.numpy.asarray(leaf) for leaf in leaves]))
         self.step.global_step.assign(point.global_step)
         self.epoch_done.assign(point.epoch_done)
         self.batch_done.assign(point.batch_done)
