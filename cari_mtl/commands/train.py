@@ -37,6 +37,10 @@ def resolve_arguments(argv, defaults=None):
     if args.resume:
         model_dir = resolve_resume(args.resume, args.models_base_dir)
         run = read_run_file(model_dir)
+        stored_backend = run.get("backend", "tensorflow")
+        if stored_backend != backend_name():
+            raise ValueError(f"--resume {model_dir}: this run was trained under --backend {stored_backend}, whose "
+                             f"checkpoints this backend cannot read: resume it with --backend {stored_backend}")
         args = parse_training_arguments(run["argv"], run.get("defaults"))
     else:
         model_dir = None
