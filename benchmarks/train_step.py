@@ -14,6 +14,9 @@ batch), the same XLA and dtype policy, no callbacks or progress bar, `--steps_pe
 Both run `--warmup` untimed steps (tracing) first; with --repeats the two loops alternate and
 the best time of each counts. Wall-clock rates are reported, plus the process CPU time of each
 loop, which is steadier when other programs share the cores. The last line is one JSON object.
+
+`--backend jax` times the JAX step (cari_mtl.training.jax_step.JaxTrainStep, the same work, compiled
+by jax.jit whatever --xla says) against `fit` under JAX on the same batch, without TensorFlow.
 """
 
 import argparse
@@ -25,16 +28,28 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from cari_mtl.runtime.backend import select_from_argv  # noqa: E402
+
+JAX = select_from_argv() == "jax"
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from cari_mtl.commands.common_flags import add_speed_flags  # noqa: E402
 from cari_mtl.model.network import load_model_def  # noqa: E402
-from cari_mtl.runtime.speed import apply_mixed_precision, use_xla  # noqa: E402
-from cari_mtl.training import weighting, weighting_methods  # noqa: E402
+from cari_mtl.runtime.speed import apply_mixed_precision, gpu_compute_capability, use_xla  # noqa: E402
 from cari_mtl.training.optimizers import make_optimizer  # noqa: E402
-from cari_mtl.training.train_step import TrainStep  # noqa: E402
+from cari_mtl.training.step_math import WEIGHTS_HEAD  # noqa: E402
+
+if JAX:
+    import jax
+
+    from cari_mtl.training.jax_step import JaxTrainStep, JaxWeighting
+else:
+    import tensorflow as tf
+
+    from cari_mtl.training import weighting_methods
+    from cari_mtl.training.train_step import TrainStep
 
 BRANCH_LOGITS = ("logits_verif", "logits_visual", "logits_cari")
 
@@ -64,17 +79,21 @@ def parse_arguments(argv):
 def synthetic_batch(batch_size, image_size, nrof_classes):
     """A fixed batch in memory: standardised-like pixels, labels, half photos and half caricatures."""
     rng = np.random.default_rng(0)
-    images = tf.constant(rng.normal(size=(batch_size, image_size, image_size, 3)).astype(np.float32))
-    labels = tf.constant(rng.integers(0, nrof_classes, batch_size), tf.int64)
-    is_cari = tf.constant(np.arange(batch_size) % 2, tf.int64)
-    return images, labels, is_cari
+    images = rng.normal(size=(batch_size, image_size, image_size, 3)).astype(np.float32)
+    labels, is_cari = rng.integers(0, nrof_classes, batch_size), np.arange(batch_size) % 2
+    if JAX:
+        return jax.device_put(images), jax.device_put(labels.astype(np.int32)), jax.device_put(is_cari.astype(np.int32))
+    return tf.constant(images), tf.constant(labels, tf.int64), tf.constant(is_cari, tf.int64)
 
 
 def custom_loop(network, args, jit_compile, batch):
     """A callable running n custom steps (logs fetched each step), and its TrainStep."""
     model = network.build_model(image_size=args.image_size, nrof_classes=args.nrof_classes)
-    step = TrainStep(model, weighting_methods.make_weighting("dynamic"), "RMSProp", center_loss_factor=0.01,
-                     center_loss_alfa=0.95, jit_compile=jit_compile)
+    if JAX:
+        step = JaxTrainStep(model, JaxWeighting("dynamic"), "RMSProp", center_loss_factor=0.01, center_loss_alfa=0.95)
+    else:
+        step = TrainStep(model, weighting_methods.make_weighting("dynamic"), "RMSProp", center_loss_factor=0.01,
+                         center_loss_alfa=0.95, jit_compile=jit_compile)
 
     def run(steps):
         for _ in range(steps):
@@ -87,12 +106,19 @@ def custom_loop(network, args, jit_compile, batch):
 def fit_loop(network, args, jit_compile, batch, steps_per_execution):
     """A callable running n steps of `fit` (n a multiple of steps_per_execution)."""
     model = network.build_model(image_size=args.image_size, nrof_classes=args.nrof_classes)
-    model.get_layer(weighting.WEIGHTS_HEAD).trainable = False  # no loss reaches it in this reference
+    model.get_layer(WEIGHTS_HEAD).trainable = False  # no loss reaches it in this reference
     images, labels, _ = batch
     targets = {name: labels for name in BRANCH_LOGITS}
     cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=make_optimizer("RMSProp", 0.01), loss={name: cross_entropy for name in BRANCH_LOGITS},
-                  jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+                  jit_compile=jit_compile or JAX, steps_per_execution=steps_per_execution)
+    if JAX:
+        def run(steps):
+            repeated = np.concatenate([np.asarray(images)] * steps)
+            model.fit(repeated, {name: np.tile(np.asarray(labels), steps) for name in BRANCH_LOGITS},
+                      batch_size=len(images), epochs=1, verbose=0, shuffle=False)
+
+        return run
     dataset = tf.data.Dataset.from_tensors((images, targets)).repeat().prefetch(2)
 
     def run(steps):
@@ -128,7 +154,6 @@ def main(argv=None):
     custom_rate = images / min(wall for wall, _ in custom_times)
     fit_rate = images / min(wall for wall, _ in fit_times)
     custom_cpu, fit_cpu = min(cpu for _, cpu in custom_times), min(cpu for _, cpu in fit_times)
-    gpus = tf.config.list_physical_devices("GPU")
     result = {
         "benchmark": "train_step", "custom_images_per_s": round(custom_rate, 2), "fit_images_per_s": round(fit_rate, 2),
         "ratio": round(custom_rate / fit_rate, 3), "batch_size": args.batch_size, "image_size": args.image_size,
@@ -137,9 +162,10 @@ def main(argv=None):
         "fit_seconds": [round(wall, 3) for wall, _ in fit_times],
         "cpu_time_ratio": round(fit_cpu / custom_cpu, 3), "steps_per_execution": args.steps_per_execution,
         "load_average": round(os.getloadavg()[0], 2), "xla": jit_compile, "dtype_policy": policy,
-        "device": tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") if gpus
-        else f"CPU ({os.cpu_count()} cores, {platform.machine()})",
-        "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
+        "device": f"GPU (compute capability {gpu_compute_capability()})" if gpu_compute_capability()
+        else f"CPU ({os.cpu_count()} cores, {platform.machine()})", "backend": keras.backend.backend(),
+        "python": platform.python_version(), "keras": keras.__version__,
+        ("jax" if JAX else "tensorflow"): jax.__version__ if JAX else tf.__version__,
         "command": " ".join(["python", "benchmarks/train_step.py", *(sys.argv[1:] if argv is None else argv)]),
     }
     print(json.dumps(result))

@@ -6,6 +6,7 @@ one default and one help text wherever it appears.
 
 from cari_mtl.images.options import STANDARDIZATIONS
 from cari_mtl.model.options import LOGITS_RELU_CHOICES
+from cari_mtl.runtime.backend import BACKEND_HELP, BACKENDS, DEFAULT_BACKEND
 from cari_mtl.runtime.options import (
     DEFAULT_COLLECTIVE_TIMEOUT,
     DISTRIBUTE_CHOICES,
@@ -16,8 +17,16 @@ from cari_mtl.runtime.options import (
 EVALUATE_MODES = {"Euclidian": "euclidean", "euclidean": "euclidean", "similarity": "similarity"}
 
 
+def add_backend_flag(parser):
+    """--backend (cari_mtl.runtime.backend; read from the command line before Keras is imported)."""
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
+                        help=f"{BACKEND_HELP} (default {DEFAULT_BACKEND})")
+    return parser
+
+
 def add_speed_flags(parser):
-    """--xla and --mixed_precision (cari_mtl.runtime.speed)."""
+    """--backend, --xla and --mixed_precision (cari_mtl.runtime.backend, cari_mtl.runtime.speed)."""
+    add_backend_flag(parser)
     parser.add_argument("--xla", nargs="?", const="on", default="auto", choices=XLA_CHOICES,
                         help="compile the step with XLA (jit_compile); `--xla` alone means on. auto: on when "
                              "a GPU is visible, off on a CPU (default auto)")

@@ -5,8 +5,9 @@
 
 import argparse
 
-from cari_mtl.commands.common_flags import add_image_standardization_flag, add_logits_relu_flag
+from cari_mtl.commands.common_flags import add_backend_flag, add_image_standardization_flag, add_logits_relu_flag
 from cari_mtl.model.options import chosen_logits_relu, chosen_standardization
+from cari_mtl.runtime.backend import tensorflow_only
 
 
 def parse_arguments(argv):
@@ -27,11 +28,13 @@ def parse_arguments(argv):
                         help="network definition file (default models/inception_resnet_v1_cari_vis.py)")
     add_image_standardization_flag(parser)
     add_logits_relu_flag(parser)
+    add_backend_flag(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_arguments(argv)
+    tensorflow_only("convert_checkpoint (reading TF1 checkpoints)")
     from cari_mtl.model.loading import convert_checkpoint  # TensorFlow, once the flags parsed (not for --help)
 
     output_dir, report = convert_checkpoint(

@@ -35,10 +35,11 @@ import keras
 import tensorflow as tf
 
 from cari_mtl.commands.cli import run_cli
-from cari_mtl.commands.common_flags import add_image_standardization_flag
+from cari_mtl.commands.common_flags import add_backend_flag, add_image_standardization_flag
 from cari_mtl.evaluation.features import FEATURE_NAMES
 from cari_mtl.model.export_metadata import export_metadata, write_metadata
 from cari_mtl.model.loading import open_model
+from cari_mtl.runtime.backend import tensorflow_only
 from cari_mtl.runtime.output_dirs import require_writable_dir
 
 FORMATS = ("savedmodel", "keras", "tflite", "onnx")
@@ -167,11 +168,13 @@ def parse_arguments(argv):
                         help="tflite only: float16 weights (about half the size) or dynamic int8 weights "
                              "(about a quarter); default none (float32)")
     add_image_standardization_flag(parser)
+    add_backend_flag(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_arguments(argv)
+    tensorflow_only("export (SavedModel, TFLite, ONNX)")
     output, config = export_model(args.model_dir, args.format, args.output, args.image_size, args.nrof_classes,
                                   args.image_standardization, args.quantize)
     quantized = f", {args.quantize} quantized" if args.quantize != "none" else ""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cari_mtl.commands.common_flags import add_forward_batch_flag, add_model_source_flags
+from cari_mtl.commands.common_flags import add_backend_flag, add_forward_batch_flag, add_model_source_flags
 from cari_mtl.commands.evaluation_flags import model_source
 from cari_mtl.data.cavi import list_cavi_images
 from cari_mtl.evaluation import plots
@@ -22,6 +22,7 @@ from cari_mtl.evaluation import plots
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_source_flags(parser)
+    add_backend_flag(parser)
     parser.add_argument("--data_dir", required=True, help="CaVI-layout folder holding Real/ and Caricature/")
     parser.add_argument("--output", default="tsne.png", help="PNG to write (default tsne.png)")
     parser.add_argument("--max_identities", type=int, default=10, help="identities shown (default 10)")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cari_mtl.commands.argument_files import expand_argument_files
 from cari_mtl.commands.training_flags import parse_training_arguments, training_config
+from cari_mtl.runtime.backend import backend_name
 from cari_mtl.training.config import TrainingConfig
 from cari_mtl.training.interrupt import TrainingInterrupted, WorkerLost
 from cari_mtl.training.run_file import newest_run, read_run_file
@@ -51,6 +52,10 @@ def resolve_config(argv, defaults=None):
     if not args.resume:
         return config_of_flags(args), None
     model_dir = resolve_resume(args.resume, args.models_base_dir)
+    stored_backend = read_run_file(model_dir).get("backend", "tensorflow")
+    if stored_backend != backend_name():
+        raise ValueError(f"--resume {model_dir}: this run was trained under --backend {stored_backend}, whose "
+                         f"checkpoints this backend cannot read: resume it with --backend {stored_backend}")
     return stored_run_config(model_dir), model_dir
 
 
@@ -65,10 +70,14 @@ def train(argv, defaults=None, progress=True):
     """Runs (or resumes) a training from its flags; returns (model_dir, log_dir, last epoch's metrics)."""
     argv = expand_argument_files(argv)
     config, resume_dir = resolve_config(argv, defaults)
-    from cari_mtl.training.session import run_training  # TensorFlow, once the flags parsed (not for --help)
+    if backend_name() == "jax":
+        from cari_mtl.training.jax_session import run_training
+    else:
+        from cari_mtl.training.session import run_training  # TensorFlow, once the flags parsed (not for --help)
 
     return run_training(config, run_settings={"argv": list(argv), "defaults": defaults or {}}, resume_dir=resume_dir,
                         command_line=" ".join([sys.argv[0], *argv]), progress=progress)
+
 
 
 def main(argv=None, defaults=None):

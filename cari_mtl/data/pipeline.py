@@ -29,23 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import tensorflow as tf
 
+from cari_mtl.data.sampling import epoch_indices  # noqa: F401 (part of this module's API)
 from cari_mtl.data.split import Skips
 from cari_mtl.images.eval_loader import load_eval_batch
 from cari_mtl.images.orientation import orientation_of
 
 AUTOTUNE = tf.data.AUTOTUNE
 UNDECODABLE = "undecodable_image"
-
-
-def epoch_indices(nrof_images, batch_size, epoch_size, seed, epoch, spare=0):
-    """Concatenated permutations from a generator seeded by (seed, epoch); `spare` more indices after
-    the batch_size * epoch_size of the epoch (the first ones do not depend on `spare`)."""
-    if nrof_images < 1:
-        raise ValueError("the training list is empty: check --data_dir and the pairs files")
-    rng = np.random.default_rng([seed, epoch])
-    needed = batch_size * epoch_size + spare
-    rounds = -(-needed // nrof_images)
-    return np.concatenate([rng.permutation(nrof_images) for _ in range(rounds)])[:needed]
 
 
 def resize_tf1(image, image_size):

@@ -11,7 +11,6 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import tensorflow as tf
 from tqdm import tqdm
 
 from cari_mtl.images.eval_loader import load_eval_image, prepare_eval_image
@@ -29,7 +28,16 @@ def default_workers():
 
 
 def inference_function(model, names=FEATURE_NAMES, jit_compile=False):
-    """A compiled inference call returning `names` as float32 (also under a mixed-precision policy)."""
+    """A compiled inference call returning `names` as float32 (also under a mixed-precision policy).
+
+    Under JAX: the model's stateless call, jitted always (the variables are read at each call)."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        from cari_mtl.runtime.jax_inference import jax_inference_function
+
+        return jax_inference_function(model, names)
+    import tensorflow as tf
 
     @tf.function(jit_compile=jit_compile)
     def infer(images):
@@ -106,9 +114,9 @@ class FeatureExtractor:
                                                        disable=not progress)):
             start, count = index * batch_size, len(readable)
             valid[start:start + count] = readable
-            outputs = self.infer(tf.constant(batch))
+            outputs = self.infer(batch)
             for name in self.names:
-                values = outputs[name].numpy()[:count]
+                values = np.asarray(outputs[name])[:count]
                 features[name][start:start + count] = np.where(readable[:, None], values, 0.0)
         return features, valid
 

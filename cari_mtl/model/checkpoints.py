@@ -20,7 +20,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from cari_mtl.model.errors import CheckpointError
+from cari_mtl.model.errors import CheckpointError  # noqa: F401 (raised here, imported from here by callers)
 
 TRUNK = "InceptionResnetV1/"
 PHOTO = "InceptionResnetV1_expression/"

@@ -4,13 +4,7 @@ from pathlib import Path
 
 import keras
 
-from cari_mtl.model.checkpoints import (
-    CheckpointError,
-    CheckpointVariables,
-    find_checkpoint_prefix,
-    load_tf1_checkpoint,
-    restores_heads,
-)
+from cari_mtl.model.errors import CheckpointError
 from cari_mtl.model.model_dir import (
     CONFIG_NAME,
     WEIGHTS_NAME,
@@ -22,6 +16,7 @@ from cari_mtl.model.model_dir import (
 from cari_mtl.model.network import DEFAULT_MODEL_DEF
 from cari_mtl.model.options import chosen_standardization
 from cari_mtl.model.source import ModelSource  # noqa: F401 (re-exported: the loaders take one)
+from cari_mtl.runtime.backend import tensorflow_only
 from cari_mtl.runtime.finite_check import check_weights
 from cari_mtl.runtime.speed import SpeedOptions, apply_mixed_precision, use_xla
 
@@ -33,6 +28,8 @@ def checkpoint_classes(checkpoint, nrof_classes):
     photo-branch cases never restore them (as the original), so any K trains there; the checkpoint's
     K is only the default when none is asked for.
     """
+    from cari_mtl.model.checkpoints import restores_heads
+
     stored = checkpoint.nrof_classes()
     if stored is not None and nrof_classes is not None and nrof_classes != stored and restores_heads(checkpoint.kind()):
         raise CheckpointError(
@@ -60,6 +57,9 @@ def model_from_checkpoint(path, image_size=160, nrof_classes=None, lossweights_v
     agree with it, the FaceNet and photo-branch cases take any K (their heads are not restored).
     """
     require_config(path)
+    tensorflow_only(f"reading the TF1 checkpoint {path}")
+    from cari_mtl.model.checkpoints import CheckpointVariables, find_checkpoint_prefix, load_tf1_checkpoint
+
     checkpoint = CheckpointVariables(find_checkpoint_prefix(path))
     classes = checkpoint_classes(checkpoint, nrof_classes)
     config = ModelConfig(image_size, classes, lossweights_variant, str(model_def or DEFAULT_MODEL_DEF),

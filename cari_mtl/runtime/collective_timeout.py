@@ -13,11 +13,6 @@ worker that is alive but slow (tracing, evaluating, writing a checkpoint) keeps 
 so the timeout never cuts a slow step short.
 """
 
-import tensorflow as tf
-from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
-from tensorflow.python.distribute import multi_worker_util
-from tensorflow.python.eager import context
-
 from cari_mtl.runtime.options import DEFAULT_COLLECTIVE_TIMEOUT
 
 DEFAULT_SECONDS = DEFAULT_COLLECTIVE_TIMEOUT
@@ -26,6 +21,11 @@ COORDINATED_JOBS = ("chief", "worker")
 
 def configure(timeout_seconds):
     """Sets up the coordination service with `timeout_seconds` (before the strategy is created)."""
+    import tensorflow as tf
+    from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
+    from tensorflow.python.distribute import multi_worker_util
+    from tensorflow.python.eager import context
+
     cluster = tf.distribute.cluster_resolver.TFConfigClusterResolver().cluster_spec()
     jobs = [coordination_config_pb2.CoordinatedJob(name=job, num_tasks=cluster.num_tasks(job))
             for job in COORDINATED_JOBS if job in cluster.jobs]

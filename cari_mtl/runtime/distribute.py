@@ -10,18 +10,15 @@ import json
 import os
 import tempfile
 
-import keras
-import tensorflow as tf
-
 from cari_mtl.runtime import collective_timeout
 from cari_mtl.runtime.options import DISTRIBUTE_CHOICES
-
-SUM = tf.distribute.ReduceOp.SUM
 
 
 def make_distribution(name, collective_timeout_seconds=collective_timeout.DEFAULT_SECONDS):
     """The tf.distribute strategy for --distribute (create it before any other TensorFlow work);
     `collective_timeout_seconds`: see cari_mtl.runtime.collective_timeout."""
+    import tensorflow as tf
+
     if name == "none":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -74,15 +71,19 @@ def split_batch(distribution, *tensors):
 
 def replica_sum(values):
     """Sums a structure of tensors over the replicas (inside strategy.run); identity on one replica."""
+    import tensorflow as tf
+
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return values
-    return context.all_reduce(SUM, values)
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, values)
 
 
 def with_global_value(local):
     """A tensor whose value is the replica sum of `local` and whose gradient reaches this replica's
     part only: summing the replicas' gradients then gives the gradient of the global quantity."""
+    import tensorflow as tf
+
     total = replica_sum(local)
     if total is local:
         return local
@@ -92,6 +93,8 @@ def with_global_value(local):
 def synchronize_batch_norm(model, distribution):
     """Batch statistics over the global batch, as on one device (only with more than one replica,
     so single-device numerics keep TensorFlow's own moments)."""
+    import keras
+
     if distribution.num_replicas_in_sync == 1:
         return
     for layer in model.layers:

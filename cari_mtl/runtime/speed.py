@@ -13,7 +13,6 @@ only the layer computations run in 16 bits. The heads, losses and softmax stay f
 """
 
 import keras
-import tensorflow as tf
 
 from cari_mtl.runtime.options import MIXED_PRECISION_CHOICES, XLA_CHOICES, SpeedOptions  # noqa: F401 (re-exported)
 
@@ -21,7 +20,16 @@ POLICIES = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_fl
 
 
 def gpu_compute_capability():
-    """(major, minor) of the first visible GPU, or None without a GPU."""
+    """(major, minor) of the first visible GPU, or None without a GPU (asked of the Keras backend)."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        gpus = [device for device in jax.devices() if device.platform == "gpu"]
+        if not gpus:
+            return None
+        return tuple(int(part) for part in str(getattr(gpus[0], "compute_capability", "0.0")).split(".")[:2])
+    import tensorflow as tf
+
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
         return None
@@ -55,7 +63,7 @@ def use_xla(flag):
     if flag not in XLA_CHOICES:
         raise ValueError(f"--xla must be one of {', '.join(XLA_CHOICES)}, got {flag!r}")
     if flag == "auto":
-        return bool(tf.config.list_physical_devices("GPU"))
+        return gpu_compute_capability() is not None
     return flag == "on"
 
 
@@ -65,12 +73,16 @@ class DynamicLossScale:
     not finite is skipped and halves the scale, 2000 finite steps in a row double it."""
 
     def __init__(self, initial_scale=2.0 ** 15, growth_interval=2000):
+        import tensorflow as tf
+
         self.growth_interval = int(growth_interval)
         self.scale = tf.Variable(initial_scale, dtype=tf.float32, trainable=False, name="loss_scale")
         self.finite_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="loss_scale_finite_steps")
 
     def update(self, finite):
         """Adjusts the scale after a step whose unscaled gradients were `finite` (a bool scalar)."""
+        import tensorflow as tf
+
         grow = tf.logical_and(finite, self.finite_steps + 1 >= self.growth_interval)
         self.scale.assign(tf.where(finite, tf.where(grow, self.scale * 2.0, self.scale),
                                    tf.maximum(self.scale / 2.0, 1.0)))

@@ -227,3 +227,14 @@ def resolve(config, stored=None, lossweights_lr_factor=None):
 def _chosen_relu(value, stored):
     flag = None if value is None else ("on" if value else "off")
     return chosen_logits_relu(flag, stored.logits_relu if stored else None)
+
+
+def resolved_config(config):
+    """`config` with its usual-value defaults made concrete: the dataset's weights-head learning-rate
+    factor, the model options a native --pretrained_model stored, a dwa window of one epoch."""
+    from cari_mtl.model.model_dir import is_model_dir, read_config  # Keras: not for --help
+    from cari_mtl.training import datasets
+
+    pretrained = config.network.pretrained_model
+    stored = read_config(pretrained) if pretrained and is_model_dir(pretrained) else None
+    return resolve(config, stored, datasets.get(config.data.dataset).lossweights_lr_factor)

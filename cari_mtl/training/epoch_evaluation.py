@@ -14,7 +14,6 @@ import sys
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 from tqdm import tqdm
 
 from cari_mtl.evaluation import metrics
@@ -130,8 +129,8 @@ class EpochEvaluator:
             batch = self.images[start:start + batch_size]
             padded = np.zeros((batch_size,) + batch.shape[1:], np.float32)
             padded[:len(batch)] = batch
-            for name, value in self._infer(tf.constant(padded)).items():
-                outputs.setdefault(name, []).append(value.numpy()[:len(batch)])
+            for name, value in self._infer(padded).items():
+                outputs.setdefault(name, []).append(np.asarray(value)[:len(batch)])
         return {name: np.concatenate(values) for name, values in outputs.items()}
 
     def evaluate(self):

@@ -9,9 +9,6 @@ events files are rewritten without the records of the replayed steps.
 import os
 from pathlib import Path
 
-import tensorflow as tf
-from tensorflow.core.util import event_pb2
-
 from cari_mtl.training.logs import LOSS_FILE, LOSS_HEADER, TASK_FILES, WEIGHTS_FILE, WEIGHTS_HEADER
 
 METRICS_FILE = "metrics.jsonl"
@@ -59,6 +56,9 @@ def cut_events(path, step, epoch_finished):
     """Rewrites a TensorBoard events file without the records after `step`: per-step scalars
     (train/*) up to `step`; per-epoch records (test/*, histograms) at `step` only when that epoch
     had finished at the checkpoint. A record cut by a kill ends the file."""
+    import tensorflow as tf
+    from tensorflow.core.util import event_pb2
+
     kept, changed = [], False
     try:
         for record in tf.data.TFRecordDataset(str(path)):

@@ -12,13 +12,12 @@
     events.out.tfevents.*      TensorBoard scalars: losses, weights, accuracies, learning rate
 """
 
+import functools
 import json
 import subprocess
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
-from tensorflow.core.framework import summary_pb2
 
 WEIGHTS_FILE = "percentage_full_loss.txt"
 LOSS_FILE = "loss.txt"
@@ -35,26 +34,29 @@ STEP_SCALARS = ("L1", "L2", "L3", "L", "L4", "w1", "w2", "w3", "CE1", "CE2", "CE
                 "acc_verif", "acc_photo", "acc_cari", "learning_rate", "grad_norm_theta", "grad_norm_psi")
 
 
+@functools.cache
 def _plugin_metadata(plugin):
+    from tensorflow.core.framework import summary_pb2
+
     metadata = summary_pb2.SummaryMetadata()
     metadata.plugin_data.plugin_name = plugin
     return metadata.SerializeToString()
 
 
-SCALAR_METADATA = _plugin_metadata("scalars")
-HISTOGRAM_METADATA = _plugin_metadata("histograms")
-
-
 def write_scalar(tag, value, step):
     """A TensorBoard scalar through the core summary op (no tensorboard package needed)."""
-    tf.summary.write(tag, tf.constant(float(value), tf.float32), step=step, metadata=SCALAR_METADATA)
+    import tensorflow as tf
+
+    tf.summary.write(tag, tf.constant(float(value), tf.float32), step=step, metadata=_plugin_metadata("scalars"))
 
 
 def write_histogram(tag, values, step):
     """A TensorBoard histogram: [bins, 3] rows of (left edge, right edge, count)."""
     counts, edges = np.histogram(np.asarray(values, np.float64).ravel(), bins=HISTOGRAM_BINS)
     buckets = np.stack([edges[:-1], edges[1:], counts], axis=1)
-    tf.summary.write(tag, tf.constant(buckets, tf.float64), step=step, metadata=HISTOGRAM_METADATA)
+    import tensorflow as tf
+
+    tf.summary.write(tag, tf.constant(buckets, tf.float64), step=step, metadata=_plugin_metadata("histograms"))
 
 
 def git_revision(source_dir):
@@ -69,14 +71,20 @@ def git_revision(source_dir):
 
 
 class TrainingLogs:
-    """Appends step and epoch records to the log directory; safe to reopen when resuming."""
+    """Appends step and epoch records to the log directory; safe to reopen when resuming.
 
-    def __init__(self, log_dir):
+    `tensorboard=False` (the JAX backend) writes the text files only: TensorBoard events need TensorFlow."""
+
+    def __init__(self, log_dir, tensorboard=True):
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._weights = self._open(WEIGHTS_FILE, WEIGHTS_HEADER)
         self._losses = self._open(LOSS_FILE, LOSS_HEADER)
-        self.summary = tf.summary.create_file_writer(str(self.log_dir))
+        self.summary = None
+        if tensorboard:
+            import tensorflow as tf
+
+            self.summary = tf.summary.create_file_writer(str(self.log_dir))
 
     def _open(self, name, header):
         handle = open(self.log_dir / name, "at")
@@ -93,6 +101,8 @@ class TrainingLogs:
         """One iteration's scalars (floats) at global step `step`."""
         self._weights.write(" ".join(f"{values[k]:2.4f}" for k in WEIGHT_KEYS) + "\n")
         self._losses.write(" ".join(f"{values[k]:2.4f}" for k in LOSS_KEYS) + "\n")
+        if self.summary is None:
+            return
         with self.summary.as_default():
             for key in STEP_SCALARS:
                 if key in values:
@@ -110,12 +120,15 @@ class TrainingLogs:
                     handle.write(f"{step}\t{metrics[key]:.5f}\t{best[key]:.5f}\n")
         with open(self.log_dir / "metrics.jsonl", "at") as handle:
             handle.write(json.dumps({"epoch": epoch, "step": step, **metrics}) + "\n")
-        with self.summary.as_default():
-            for key, value in metrics.items():
-                write_scalar(f"test/{key}", value, step)
+        if self.summary is not None:
+            with self.summary.as_default():
+                for key, value in metrics.items():
+                    write_scalar(f"test/{key}", value, step)
         self.flush()
 
     def histograms(self, step, variables):
+        if self.summary is None:
+            return
         with self.summary.as_default():
             for variable in variables:
                 write_histogram(variable.path, variable.numpy(), step)
@@ -127,13 +140,15 @@ class TrainingLogs:
     def flush(self):
         self._weights.flush()
         self._losses.flush()
-        self.summary.flush()
+        if self.summary is not None:
+            self.summary.flush()
 
     def close(self):
         self.flush()
         self._weights.close()
         self._losses.close()
-        self.summary.close()
+        if self.summary is not None:
+            self.summary.close()
 
 
 def read_step_table(path, columns):

@@ -8,9 +8,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import tensorflow as tf
-
-from cari_mtl.model.checkpoints import CheckpointError
+from cari_mtl.model.errors import CheckpointError
 
 CHECKPOINT_INDEX = "checkpoint"
 COUNTERS = ("global_step", "epoch_done", "batch_done")
@@ -40,6 +38,8 @@ def remove_partial_saves(checkpoint_dir):
 def find_resume_point(checkpoint_dir):
     """ResumePoint of the newest checkpoint in `checkpoint_dir`; CheckpointError when there is none
     or it cannot be read."""
+    import tensorflow as tf
+
     checkpoint_dir = Path(checkpoint_dir)
     remove_partial_saves(checkpoint_dir)
     index = checkpoint_dir / CHECKPOINT_INDEX
@@ -64,6 +64,8 @@ def find_resume_point(checkpoint_dir):
 
 def restore(checkpoint, prefix):
     """Restores `prefix` into `checkpoint` (tf.train.Checkpoint); a damaged file is a CheckpointError."""
+    import tensorflow as tf
+
     try:
         checkpoint.restore(prefix).assert_existing_objects_matched()
     except (tf.errors.OpError, IndexError, ValueError, AssertionError) as error:

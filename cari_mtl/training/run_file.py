@@ -4,6 +4,8 @@ display) and where its training checkpoints go. Read by --resume; free of Tensor
 import json
 from pathlib import Path
 
+from cari_mtl.runtime.output_dirs import new_log_dir, require_writable_dir
+
 RUN_FILE = "run.json"
 CHECKPOINT_DIR = "checkpoints"
 
@@ -24,3 +26,17 @@ def newest_run(models_base_dir):
     """The newest run under `models_base_dir` with a training checkpoint (what --resume latest picks), or None."""
     runs = sorted(p.parent.parent for p in Path(models_base_dir).expanduser().glob(f"*/{CHECKPOINT_DIR}/checkpoint"))
     return runs[-1] if runs else None
+
+
+def claim_run_dirs(config, run_settings, resume_dir=None):
+    """(model_dir, log_dir) of a run: those of `resume_dir`, or new ones under the config's base folders
+    with a run.json holding the config and `run_settings`."""
+    if resume_dir is not None:
+        return resume_dir, Path(read_run_file(resume_dir)["log_dir"])
+    require_writable_dir(config.logs_base_dir, "--logs_base_dir")
+    require_writable_dir(config.models_base_dir, "--models_base_dir")
+    log_dir = new_log_dir(config.logs_base_dir)
+    model_dir = Path(config.models_base_dir).expanduser() / log_dir.name
+    model_dir.mkdir(parents=True, exist_ok=True)
+    write_run_file(model_dir, log_dir, {"config": config.to_dict(), **run_settings})
+    return model_dir, log_dir

@@ -10,12 +10,11 @@ from pathlib import Path
 import keras
 
 from cari_mtl.model.checkpoints import find_checkpoint_prefix
-from cari_mtl.model.model_dir import is_model_dir, margin_head_options, read_config
+from cari_mtl.model.model_dir import is_model_dir, margin_head_options
 from cari_mtl.runtime import distribute
-from cari_mtl.runtime.output_dirs import new_log_dir, require_writable_dir
 from cari_mtl.runtime.speed import apply_mixed_precision, use_xla
 from cari_mtl.training import datasets
-from cari_mtl.training.config import resolve
+from cari_mtl.training.config import resolved_config
 from cari_mtl.training.head_losses import task_loss_terms_fn
 from cari_mtl.training.log_truncation import cut_logs
 from cari_mtl.training.lr_schedules import step_schedule
@@ -23,7 +22,7 @@ from cari_mtl.training.model_setup import build_model, check_pretrained_image_si
 from cari_mtl.training.optimizer_state import restore_optimizer_state
 from cari_mtl.training.resume import find_resume_point
 from cari_mtl.training.run_card import run_card
-from cari_mtl.training.run_file import CHECKPOINT_DIR, read_run_file, write_run_file
+from cari_mtl.training.run_file import CHECKPOINT_DIR, claim_run_dirs
 from cari_mtl.training.schedule import LearningRate
 from cari_mtl.training.train_step import TrainStep
 from cari_mtl.training.trainer import Trainer
@@ -39,23 +38,7 @@ def run_dirs(config, run_settings, resume_dir, chief=True):
     if not chief:
         scratch = Path(distribute.worker_scratch_dir())
         return scratch / "model", scratch / "logs"
-    if resume_dir is not None:
-        return resume_dir, Path(read_run_file(resume_dir)["log_dir"])
-    require_writable_dir(config.logs_base_dir, "--logs_base_dir")
-    require_writable_dir(config.models_base_dir, "--models_base_dir")
-    log_dir = new_log_dir(config.logs_base_dir)
-    model_dir = Path(config.models_base_dir).expanduser() / log_dir.name
-    model_dir.mkdir(parents=True, exist_ok=True)
-    write_run_file(model_dir, log_dir, {"config": config.to_dict(), **run_settings})
-    return model_dir, log_dir
-
-
-def resolved_config(config):
-    """`config` with its usual-value defaults made concrete: the dataset's weights-head learning-rate
-    factor, the model options a native --pretrained_model stored, a dwa window of one epoch."""
-    pretrained = config.network.pretrained_model
-    stored = read_config(pretrained) if pretrained and is_model_dir(pretrained) else None
-    return resolve(config, stored, datasets.get(config.data.dataset).lossweights_lr_factor)
+    return claim_run_dirs(config, run_settings, resume_dir)
 
 
 def train(config, progress=True):

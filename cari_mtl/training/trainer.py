@@ -18,13 +18,11 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 from tqdm import tqdm
 
 from cari_mtl.model.model_card import write_model_card
 from cari_mtl.model.model_dir import save_model_dir
 from cari_mtl.runtime import finite_check
-from cari_mtl.training import resume
 from cari_mtl.training.dead_heads import DeadHeadGuard
 from cari_mtl.training.epoch_evaluation import METRIC_KEYS, EpochEvaluator, check_folds
 from cari_mtl.training.feature_files import save_improved_features
@@ -57,6 +55,8 @@ class Trainer:
     epoch as `evaluation` (EpochEvaluationConfig) says."""
 
     def __init__(self, loop, evaluation, step, model_config, data, model_dir, log_dir, progress=True):
+        import tensorflow as tf
+
         self.loop = loop
         self.evaluation = evaluation
         self.step = step
@@ -83,6 +83,8 @@ class Trainer:
         another worker of a multi-worker run passes the chief's); returns its path.
 
         A missing, unreadable or non-finite checkpoint is an error (CheckpointError / NonFiniteError)."""
+        from cari_mtl.training import resume
+
         latest = resume.find_resume_point(Path(model_dir or self.model_dir) / CHECKPOINT_DIR).prefix
         resume.restore(self.checkpoint, latest)
         finite_check.check_weights(self.step.model, latest)

@@ -11,9 +11,6 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
-import tensorflow as tf
-
-from cari_mtl.data.pipeline import TrainingPipeline
 from cari_mtl.data.split import Skips, report_skips
 from cari_mtl.training import datasets
 from cari_mtl.training.epoch_evaluation import EvaluationSplit
@@ -56,6 +53,8 @@ def counted_batches(pipeline, out=None):
     after each epoch it prints how many reads were skipped."""
 
     def batches(epoch, skip):
+        import tensorflow as tf
+
         before = sum(pipeline.skips.counts.values())
         for images, labels, is_cari in pipeline.batches(epoch, skip):
             yield images, tf.cast(labels, tf.int64), tf.cast(is_cari, tf.int64)
@@ -75,6 +74,10 @@ def load_training_data(config):
     Returns:
         (TrainingData, number of classes of the training split).
     """
+    import tensorflow as tf
+
+    from cari_mtl.data.pipeline import TrainingPipeline
+
     split = read_split(config)
     report_skips(Skips.from_dicts(split.skipped, split.skipped_examples))
     print(f"{config.dataset}: {len(split.class_names)} classes, {len(split.train_paths)} training images "

@@ -1,0 +1,85 @@
+"""A training run under the JAX backend: the TensorFlow session's sequence (directories, seed, dtype
+policy, data, network, step, epochs) with the JAX step, the in-memory pipeline and .npz checkpoints.
+
+`--distribute mirrored` is data parallel over the local devices (jax_step). What stays
+TensorFlow-only says so in one line: --distribute multiworker, the weightings other than dynamic /
+naive / static, a TF1 checkpoint as --pretrained_model (convert it first, under TensorFlow).
+"""
+
+import sys
+from pathlib import Path
+
+import jax
+import keras
+
+from cari_mtl.data.array_pipeline import ArrayPipeline
+from cari_mtl.data.split import Skips, report_skips
+from cari_mtl.runtime.speed import apply_mixed_precision
+from cari_mtl.training.config import resolved_config
+from cari_mtl.training.jax_step import JaxTrainStep, JaxWeighting
+from cari_mtl.training.jax_trainer import JaxTrainer, find_jax_resume_point
+from cari_mtl.training.log_truncation import cut_logs
+from cari_mtl.training.model_setup import build_model, check_pretrained_image_size
+from cari_mtl.training.run_file import CHECKPOINT_DIR, claim_run_dirs
+from cari_mtl.training.schedule import LearningRate
+from cari_mtl.training.training_data import TrainingData, evaluation_split, missing_modality_warning, read_split
+
+SOURCE_DIR = Path(__file__).resolve().parent
+
+
+def check_jax_config(config):
+    """ValueError for what the JAX path does not do (one line naming the flag and the way out)."""
+    if config.distribute == "multiworker":
+        raise ValueError("--distribute multiworker needs the TensorFlow backend (tf.distribute): run it with "
+                         "--backend tensorflow; under JAX --distribute mirrored uses the devices of one machine")
+
+
+def load_array_training_data(config):
+    """(TrainingData, number of classes) of a DataConfig, with the in-memory numpy pipeline."""
+    split = read_split(config)
+    report_skips(Skips.from_dicts(split.skipped, split.skipped_examples))
+    print(f"{config.dataset}: {len(split.class_names)} classes, {len(split.train_paths)} training images "
+          f"({int(split.train_is_caricature.sum())} caricatures), {len(split.test_issame)} test pairs, "
+          f"{len(split.test_paths)} test images; decoding the training images into memory")
+    warning = missing_modality_warning(split.train_is_caricature)
+    if warning:
+        print(warning, file=sys.stderr)
+    pipeline = ArrayPipeline.from_split(
+        split, config.image_size, config.batch_size, config.epoch_size, seed=config.seed,
+        random_crop=config.random_crop, random_flip=config.random_flip, random_rotate=config.random_rotate,
+        standardization=config.image_standardization, workers=config.preprocess_threads or 4)
+    return TrainingData(pipeline.batches, evaluation_split(split)), len(split.class_names)
+
+
+def run_training(config, run_settings=None, resume_dir=None, command_line="", progress=True):
+    """Runs (or resumes) a training under JAX; same arguments and result as training.session.run_training."""
+    config = resolved_config(config)
+    config.validate()
+    check_jax_config(config)
+    settings = config.step
+    weighting = JaxWeighting(settings.task_weighting, settings.loss_weight_base, settings.static_weights,
+                             settings.weighting_options.detach_weights_input)
+    check_pretrained_image_size(config.network)
+    model_dir, log_dir = claim_run_dirs(config, {**(run_settings or {}), "backend": "jax"}, resume_dir)
+    if resume_dir is not None:
+        cut_logs(log_dir, find_jax_resume_point(resume_dir / CHECKPOINT_DIR), config.loop.epoch_size)
+    keras.utils.set_random_seed(config.seed)
+    policy = apply_mixed_precision(config.speed.mixed_precision)
+    variant = "naive" if settings.task_weighting == "naive" else config.data.dataset
+    data, nrof_classes = load_array_training_data(config.data)
+    model, model_config = build_model(config.network, nrof_classes, variant)
+    print(f"Model directory: {model_dir}\nLog directory: {log_dir}\nbackend: jax, classes: {nrof_classes}, "
+          f"weighting: {weighting.name}, weights head: {variant}\ndtype policy: {policy}, XLA: on (jax.jit), devices: "
+          f"{len(jax.local_devices()) if config.distribute == 'mirrored' else 1}\n"
+          f"image standardization: {model_config.image_standardization}, logits ReLU: "
+          f"{'on' if model_config.logits_relu else 'off'}")
+    step = JaxTrainStep(model, weighting, settings.optimizer, settings.center_loss_factor, settings.center_loss_alfa,
+                        settings.lossweights_lr_factor, settings.moving_average_decay, settings.legacy_global_step,
+                        devices=jax.local_devices() if config.distribute == "mirrored" else None)
+    trainer = JaxTrainer(config.loop, config.evaluation, step, model_config, data, model_dir, log_dir, progress)
+    if resume_dir is not None:
+        print(f"resuming from {trainer.restore(resume_dir)}")
+    else:
+        trainer.logs.write_revision(command_line, SOURCE_DIR)
+    metrics = trainer.run(LearningRate(config.loop.learning_rate, config.loop.learning_rate_schedule_file))
+    return model_dir, log_dir, metrics

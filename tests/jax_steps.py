@@ -1,0 +1,42 @@
+"""Run by the JAX tests in a subprocess (KERAS_BACKEND=jax, TensorFlow blocked): N train steps of a
+model directory under JAX on the batches of an .npz, for each WEIGHTING:OPTIMIZER, writing the logs
+and the state to OUT_DIR/<weighting>_<optimizer>.npz.
+
+    python tests/jax_steps.py MODEL_DIR BATCHES.npz OUT_DIR WEIGHTING:OPTIMIZER...
+
+Every local device is used (data parallel): XLA_FLAGS=--xla_force_host_platform_device_count=2 gives two.
+"""
+
+import sys
+
+import jax
+import numpy as np
+
+from cari_mtl.model.model_dir import load_model_dir
+from cari_mtl.training.jax_step import JaxTrainStep, JaxWeighting
+
+
+def main(model_dir, batches_file, output, weighting, optimizer):
+    batches = np.load(batches_file)
+    model, _ = load_model_dir(model_dir)
+    step = JaxTrainStep(model, JaxWeighting(weighting, static_weights=tuple(batches["static_weights"])), optimizer,
+                        center_loss_factor=float(batches["center_loss_factor"]), moving_average_decay=0.9,
+                        devices=jax.devices())
+    logs = []
+    for index in range(len(batches["images"])):
+        values = step(batches["images"][index], batches["labels"][index], batches["is_cari"][index],
+                      float(batches["learning_rates"][index]))
+        logs.append({key: float(value) for key, value in values.items()})
+    step.sync_model()
+    arrays = {f"log/{key}": np.array([entry[key] for entry in logs]) for key in logs[0]}
+    arrays.update({f"var/{v.path}": np.asarray(v.value) for v in model.variables})
+    arrays["centers"] = np.asarray(step.state["centers"])
+    arrays["devices"] = np.array(len(jax.devices()))
+    arrays["ema"] = np.concatenate([np.ravel(np.asarray(value)) for value in step.state["ema"]])
+    np.savez(output, **arrays)
+
+
+if __name__ == "__main__":
+    for case in sys.argv[4:]:
+        name, optimizer = case.split(":")
+        main(sys.argv[1], sys.argv[2], f"{sys.argv[3]}/{name}_{optimizer}.npz", name, optimizer)

@@ -1,0 +1,95 @@
+"""Three train steps under JAX equal three under TensorFlow (issue 21): the toy network of
+tests/small_network.py from one model directory, the same batches, dropout off; the TensorFlow
+TrainStep is the reference. Logged losses and weights within 1e-4 relative, variables within 1e-5."""
+
+import numpy as np
+import pytest
+
+from cari_mtl.model.model_dir import ModelConfig, load_model_dir, save_model_dir
+from cari_mtl.training import weighting_methods
+from cari_mtl.training.train_step import TrainStep
+
+from jax_subprocess import TESTS, requires_jax, run_jax
+
+IMAGE_SIZE, CLASSES, BATCH, STEPS = 24, 5, 8, 3
+LOGGED = ("L", "L1", "L2", "L3", "L4", "CE1", "CE2", "CE3", "w1", "w2", "w3", "center1", "grad_norm_theta",
+          "acc_verif", "acc_photo", "acc_cari", "global_step")
+STATIC_WEIGHTS = (1.0, 0.5, 0.25)
+CENTER_LOSS_FACTOR = 0.01
+
+
+def batches():
+    rng = np.random.default_rng(7)
+    is_cari = np.tile([0, 1], BATCH // 2)
+    return {"images": rng.normal(size=(STEPS, BATCH, IMAGE_SIZE, IMAGE_SIZE, 3)).astype(np.float32),
+            "labels": rng.integers(0, CLASSES, size=(STEPS, BATCH)),
+            "is_cari": np.tile(is_cari, (STEPS, 1)), "learning_rates": np.array([0.05, 0.05, 0.02]),
+            "static_weights": np.array(STATIC_WEIGHTS), "center_loss_factor": np.array(CENTER_LOSS_FACTOR)}
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    import keras
+
+    keras.utils.set_random_seed(3)
+    config = ModelConfig(IMAGE_SIZE, CLASSES, model_def=str(TESTS / "small_network.py"))
+    return save_model_dir(config.build(), tmp_path_factory.mktemp("toy") / "model", config)
+
+
+def tensorflow_run(model_dir, data, name, optimizer):
+    model, _ = load_model_dir(model_dir)
+    strategy = weighting_methods.make_weighting(name, static_weights=STATIC_WEIGHTS)
+    step = TrainStep(model, strategy, optimizer, center_loss_factor=CENTER_LOSS_FACTOR, moving_average_decay=0.9)
+    logs = [{k: float(v) for k, v in step(data["images"][i], data["labels"][i], data["is_cari"][i],
+                                           float(data["learning_rates"][i])).items()} for i in range(STEPS)]
+    return logs, {v.path: v.numpy() for v in model.variables}, step
+
+
+CASES = (("dynamic", "RMSProp"), ("static", "RMSProp"), ("naive", "Momentum"), ("dynamic", "Adam"))
+
+
+@pytest.fixture(scope="module")
+def jax_results(model_dir, tmp_path_factory):
+    """One JAX subprocess runs every case (one start-up of JAX for all)."""
+    folder = tmp_path_factory.mktemp("jax_steps")
+    np.savez(folder / "batches.npz", **batches())
+    run_jax([TESTS / "jax_steps.py", model_dir, folder / "batches.npz", folder,
+             *(f"{name}:{optimizer}" for name, optimizer in CASES)], timeout=600)
+    return folder
+
+
+@requires_jax
+@pytest.mark.slow
+@pytest.mark.parametrize("name,optimizer", CASES)
+def test_three_jax_steps_equal_three_tensorflow_steps(model_dir, jax_results, name, optimizer):
+    data = batches()
+    jax_result = np.load(jax_results / f"{name}_{optimizer}.npz")
+    logs, variables, step = tensorflow_run(model_dir, data, name, optimizer)
+    for key in LOGGED:
+        np.testing.assert_allclose(jax_result[f"log/{key}"], [entry[key] for entry in logs], rtol=1e-4, atol=1e-6,
+                                   err_msg=key)
+    if name == "dynamic":
+        np.testing.assert_allclose(jax_result["log/grad_norm_psi"], [e["grad_norm_psi"] for e in logs], rtol=1e-4)
+    for path, value in variables.items():
+        if "seed_generator" in path:
+            continue
+        np.testing.assert_allclose(jax_result[f"var/{path}"], value, rtol=1e-5, atol=1e-5, err_msg=path)
+    np.testing.assert_allclose(jax_result["centers"], step.centers.numpy(), rtol=1e-5, atol=1e-5)
+    shadows = np.concatenate([np.ravel(shadow.numpy()) for shadow in step.ema.shadows])
+    np.testing.assert_allclose(jax_result["ema"], shadows, rtol=1e-5, atol=1e-5)
+
+
+@requires_jax
+@pytest.mark.slow
+def test_data_parallel_on_two_devices_equals_one_device(model_dir, jax_results, tmp_path):
+    run_jax([TESTS / "jax_steps.py", model_dir, jax_results / "batches.npz", tmp_path, "dynamic:RMSProp"],
+            XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    one, two = np.load(jax_results / "dynamic_RMSProp.npz"), np.load(tmp_path / "dynamic_RMSProp.npz")
+    assert int(one["devices"]) == 1 and int(two["devices"]) == 2 and one.files == two.files
+    for key in one.files:
+        if key == "devices":
+            continue
+        if key.startswith("log/"):
+            np.testing.assert_allclose(two[key], one[key], rtol=1e-4, atol=1e-6, err_msg=key)
+        elif "seed_generator" not in key:
+            np.testing.assert_allclose(two[key], one[key], rtol=1e-5, atol=1e-5, err_msg=key)
