@@ -104,3 +104,11 @@ def add_legacy_val_flag(parser):
                         help="measure VAL on the training folds as the original does (its bug); "
                              "default: on the test fold")
     return parser
+
+
+def add_overwrite_flag(parser):
+    """--overwrite: the one way to let a command replace an existing output (file or non-empty folder)."""
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the output if it already exists (default: refuse an existing file or "
+                             "non-empty folder, so that nothing is lost by mistake)")
+    return parser

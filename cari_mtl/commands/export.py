@@ -31,9 +31,10 @@ import keras
 import tensorflow as tf
 
 from cari_mtl.commands.cli import run_cli
-from cari_mtl.commands.common_flags import add_image_standardization_flag
+from cari_mtl.commands.common_flags import add_image_standardization_flag, add_overwrite_flag
 from cari_mtl.evaluation.features import FEATURE_NAMES
 from cari_mtl.model.loading import open_model
+from cari_mtl.runtime import atomic_files
 from cari_mtl.runtime.output_dirs import require_writable_dir
 
 FORMATS = ("savedmodel", "keras", "tflite", "onnx")
@@ -79,7 +80,7 @@ def export_tflite(model, config, output):
         export_savedmodel(model, config, Path(staging) / "savedmodel")
         converter = tf.lite.TFLiteConverter.from_saved_model(str(Path(staging) / "savedmodel"),
                                                              signature_keys=[SIGNATURE])
-        Path(output).write_bytes(converter.convert())
+        atomic_files.write_bytes(output, converter.convert())
 
 
 def export_onnx(model, config, output):
@@ -107,30 +108,39 @@ def export_keras(model, output):
     model.save(str(output))
 
 
-def export_model(model_dir, fmt, output, image_size=160, nrof_classes=None, image_standardization=None):
-    """Writes `model_dir` (native model directory or TF1 checkpoint) to `output` in format `fmt`."""
+def export_model(model_dir, fmt, output, image_size=160, nrof_classes=None, image_standardization=None,
+                 overwrite=False):
+    """Writes `model_dir` (native model directory or TF1 checkpoint) to `output` in format `fmt`; an existing
+    `output` is refused unless `overwrite`, and replaced only once the new export is complete."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     output = Path(output).expanduser()
     if fmt == "keras" and output.suffix != ".keras":
         raise ValueError(f"--output {output} must end in .keras (Keras saves full models only under that suffix)")
-    if fmt == "savedmodel" and output.exists():
-        raise ValueError(f"--output {output} already exists: remove it or name a new directory")
+    if output.exists() and not overwrite:
+        raise ValueError(f"--output {output} already exists: pass --overwrite to replace it, or name a new "
+                         f"{'directory' if fmt == 'savedmodel' else 'file'}")
     require_writable_dir(output.parent, "--output")
     model, config = open_model(model_dir, image_size=image_size, nrof_classes=nrof_classes,
                                image_standardization=image_standardization)
     if fmt == "savedmodel":
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
         try:
-            export_savedmodel(model, config, output)
-        except BaseException:
+            export_savedmodel(model, config, staging / "savedmodel")
             shutil.rmtree(output, ignore_errors=True)
-            raise
+            (staging / "savedmodel").rename(output)
+        except OSError as error:
+            raise atomic_files.write_failure(output, error) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     elif fmt == "tflite":
         export_tflite(model, config, output)
-    elif fmt == "onnx":
-        export_onnx(model, config, output)
     else:
-        export_keras(model, output)
+        with atomic_files.atomic_path(output) as temporary:
+            if fmt == "onnx":
+                export_onnx(model, config, temporary)
+            else:
+                export_keras(model, temporary)
     return output, config
 
 
@@ -140,19 +150,21 @@ def parse_arguments(argv):
     parser.add_argument("--format", required=True, choices=FORMATS,
                         help="savedmodel, keras, tflite or onnx (needs tf2onnx)")
     parser.add_argument("--output", required=True,
-                        help="directory (savedmodel, must not exist), .keras, .tflite or .onnx file to write")
+                        help="directory (savedmodel), .keras, .tflite or .onnx file to write; refused if it "
+                             "exists, unless --overwrite")
     parser.add_argument("--image_size", type=int, default=160,
                         help="input size when --model_dir is a TF1 checkpoint (default 160)")
     parser.add_argument("--nrof_classes", type=int, default=None,
                         help="number of classes when --model_dir is a TF1 checkpoint without logits layers")
     add_image_standardization_flag(parser)
+    add_overwrite_flag(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_arguments(argv)
     output, config = export_model(args.model_dir, args.format, args.output, args.image_size, args.nrof_classes,
-                                  args.image_standardization)
+                                  args.image_standardization, args.overwrite)
     print(f"wrote {output} ({args.format}, {config.image_size} px, {config.image_standardization} standardization"
           f"{' inside the graph' if args.format != 'keras' else ' expected on the input'})")
     return 0

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from cari_mtl.commands.argument_files import expand_argument_files
 from cari_mtl.commands.flag_checks import check_training_flags
+from cari_mtl.commands.resume_flags import resume_extension
 from cari_mtl.commands.training_flags import parse_training_arguments, training_config
 from cari_mtl.model.model_dir import is_model_dir, read_config
 from cari_mtl.training.interrupt import TrainingInterrupted
 from cari_mtl.training.session import run_training
-from cari_mtl.training.trainer import CHECKPOINT_DIR, read_run_file
+from cari_mtl.training.trainer import CHECKPOINT_DIR, read_run_file, write_run_file
 from cari_mtl.training.worker_failure import WorkerLost
 
 
@@ -36,12 +37,18 @@ def resolve_arguments(argv, defaults=None):
     """(args, model directory to resume or None): the stored flags of the run when resuming."""
     args = parse_training_arguments(argv, defaults)
     if args.resume:
+        extension = resume_extension(argv, args)
         model_dir = resolve_resume(args.resume, args.models_base_dir)
         run = read_run_file(model_dir)
-        args = parse_training_arguments(run["argv"], run.get("defaults"))
+        args = parse_training_arguments(run["argv"] + extension, run.get("defaults"))
+        check_training_flags(args)
+        if extension:
+            settings = {key: value for key, value in run.items() if key != "log_dir"}
+            write_run_file(model_dir, run["log_dir"], {**settings, "argv": run["argv"] + extension})
+            print(f"--resume {model_dir}: epoch budget now {args.max_nrof_epochs} (stored in its run.json)")
     else:
         model_dir = None
-    check_training_flags(args)
+        check_training_flags(args)
     return args, model_dir
 
 

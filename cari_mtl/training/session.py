@@ -13,13 +13,14 @@ import keras
 from cari_mtl.model.checkpoints import find_checkpoint_prefix
 from cari_mtl.model.model_dir import is_model_dir
 from cari_mtl.runtime import distribute
-from cari_mtl.runtime.output_dirs import new_log_dir, require_writable_dir
+from cari_mtl.runtime.output_dirs import require_writable_dir
 from cari_mtl.runtime.speed import apply_mixed_precision, use_xla
-from cari_mtl.training import weighting
+from cari_mtl.training import resume_checks, weighting
 from cari_mtl.training.log_truncation import cut_logs
 from cari_mtl.training.model_setup import build_model, check_pretrained_image_size
 from cari_mtl.training.optimizer_state import restore_optimizer_state
 from cari_mtl.training.resume import find_resume_point
+from cari_mtl.training.run_folders import claim_run_dirs, resume_log_dir
 from cari_mtl.training.schedule import LearningRate
 from cari_mtl.training.train_step import TrainStep
 from cari_mtl.training.trainer import CHECKPOINT_DIR, Trainer, read_run_file, write_run_file
@@ -35,12 +36,10 @@ def run_dirs(config, run_settings, resume_dir, chief=True):
         scratch = Path(distribute.worker_scratch_dir())
         return scratch / "model", scratch / "logs"
     if resume_dir is not None:
-        return resume_dir, Path(read_run_file(resume_dir)["log_dir"])
+        return resume_dir, resume_log_dir(read_run_file(resume_dir))
     require_writable_dir(config.logs_base_dir, "--logs_base_dir")
     require_writable_dir(config.models_base_dir, "--models_base_dir")
-    log_dir = new_log_dir(config.logs_base_dir)
-    model_dir = Path(config.models_base_dir).expanduser() / log_dir.name
-    model_dir.mkdir(parents=True, exist_ok=True)
+    log_dir, model_dir = claim_run_dirs(config.logs_base_dir, config.models_base_dir)
     write_run_file(model_dir, log_dir, run_settings)
     return model_dir, log_dir
 
@@ -90,8 +89,12 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
     if pretrained and not is_model_dir(pretrained) and resume_dir is None and config.network.restore_optimizer_state:
         print(restore_optimizer_state(step, find_checkpoint_prefix(pretrained), settings.optimizer).format())
     trainer = Trainer(config.loop, config.evaluation, step, model_config, data, model_dir, log_dir, progress)
+    fingerprint = resume_checks.run_fingerprint(model_config, strategy.name, settings.optimizer, step.optimizers)
+    resume_checks.attach(trainer.checkpoint, fingerprint)
     if resume_dir is not None:
+        resume_checks.check_resume(find_resume_point(resume_dir / CHECKPOINT_DIR).prefix, fingerprint, resume_dir)
         print(f"resuming from {trainer.restore(resume_dir)}")
+        resume_checks.attach(trainer.checkpoint, fingerprint)
     elif chief:
         trainer.logs.write_revision(command_line, SOURCE_DIR)
     with lost_workers:

@@ -13,7 +13,6 @@ A checkpoint is written at the end of every epoch (after its evaluation) and eve
 `checkpoint` index atomically, so a kill during a write leaves the previous checkpoint usable.
 """
 
-import json
 import math
 import shutil
 from pathlib import Path
@@ -23,8 +22,8 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from cari_mtl.model.model_dir import save_model_dir
-from cari_mtl.runtime import finite_check
-from cari_mtl.training import resume
+from cari_mtl.runtime import atomic_files, finite_check
+from cari_mtl.training import resume, run_folders
 from cari_mtl.training.dead_heads import DeadHeadGuard
 from cari_mtl.training.epoch_evaluation import METRIC_KEYS, EpochEvaluator, check_folds
 from cari_mtl.training.interrupt import StopRequest, TrainingInterrupted
@@ -32,7 +31,7 @@ from cari_mtl.training.logs import TrainingLogs
 
 BEST_MODEL_DIRS = {"verification_accuracy": "best_model_verifexpr", "photo_id_accuracy": "best_model_expr",
                    "caricature_id_accuracy": "best_model_cari"}
-RUN_FILE = "run.json"
+RUN_FILE = run_folders.RUN_FILE
 CHECKPOINT_DIR = "checkpoints"
 EPOCH_MODELS_KEPT = 2
 
@@ -199,12 +198,8 @@ def _copy_model_dir(source, target):
 
 
 def write_run_file(model_dir, log_dir, settings):
-    (Path(model_dir) / RUN_FILE).write_text(json.dumps({"log_dir": str(log_dir), **settings}, indent=2) + "\n")
+    atomic_files.write_json(Path(model_dir) / RUN_FILE, {"log_dir": str(Path(log_dir).resolve()), **settings})
 
 
 def read_run_file(model_dir):
-    path = Path(model_dir) / RUN_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: --resume must name the model directory of a run "
-                                f"(<models_base_dir>/<timestamp>/)")
-    return json.loads(path.read_text())
+    return run_folders.read_run_record(model_dir)
