@@ -13,13 +13,15 @@ compiled forward pass of extract_features and the evaluation scripts), faces are
 """
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from cari_mtl.alignment.image_jobs import ImageFailed
-from cari_mtl.alignment.mtcnn_align import DEFAULT_IMAGE_SIZE, DEFAULT_MARGIN, FaceDetector, align_face, to_rgb_uint8
+from cari_mtl.alignment.mtcnn_align import DEFAULT_IMAGE_SIZE, DEFAULT_MARGIN, FaceDetector, align_face
+from cari_mtl.api_inputs import check_count, check_labels, check_threshold, image_list
 from cari_mtl.evaluation.features import FeatureExtractor
 from cari_mtl.evaluation.metrics import pair_distances, squared_distance_matrix
 from cari_mtl.evaluation.reports import METRICS_JSON
@@ -60,7 +62,9 @@ def load_model(path, image_size=160, nrof_classes=None, image_standardization=No
     xla, mixed_precision: as the flags of extract_features (auto: on a GPU only; float32 on a CPU); the
     model is opened by the same function as there.
     """
-    source = ModelSource(str(path), image_size, nrof_classes, image_standardization)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path is a {type(path).__name__}: pass the model directory as str or pathlib.Path")
+    source = ModelSource(os.fspath(path), image_size, nrof_classes, image_standardization)
     keras_model, config, jit_compile = open_inference_model(source, SpeedOptions(xla, mixed_precision))
     return FaceModel(keras_model, config, read_threshold(metrics) if metrics is not None else None, jit_compile)
 
@@ -77,7 +81,7 @@ def read_threshold(source):
                                 f"run, or a threshold as a number") from None
     if "best_threshold" not in document:
         raise ValueError(f"{path} has no best_threshold: it is not the metrics.json of a verification run")
-    return float(document["best_threshold"])
+    return check_threshold(float(document["best_threshold"]))
 
 
 class FaceModel:
@@ -104,9 +108,8 @@ class FaceModel:
         """
         if branch not in BRANCHES:
             raise ValueError(f"branch {branch!r} is not one of {', '.join(BRANCHES)}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size}")
-        items = _image_list(images)
+        batch_size = check_count(batch_size, "batch_size")
+        items = image_list(images)
         inputs, reasons = self._aligned(items) if align else (items, {})
         kept = [index for index, item in enumerate(inputs) if item is not None]
         extractor = self._extractor(batch_size, BRANCHES[branch])
@@ -145,13 +148,11 @@ class FaceModel:
 
     def identify(self, probes, gallery, gallery_labels, k=10, branch="verification", batch_size=100, align=False):
         """The k nearest gallery images of each probe by squared L2 distance (k at most the gallery size)."""
-        gallery_labels = np.asarray(gallery_labels)
+        k = check_count(k, "k")
+        gallery = image_list(gallery, "gallery")
+        gallery_labels = check_labels(gallery_labels, len(gallery))
         options = dict(branch=branch, batch_size=batch_size, align=align)
         probe_embeddings, gallery_embeddings = self.embed(probes, **options), self.embed(gallery, **options)
-        if len(gallery_labels) != len(gallery_embeddings):
-            raise ValueError(f"{len(gallery_embeddings)} gallery images but {len(gallery_labels)} gallery labels")
-        if k < 1:
-            raise ValueError(f"k must be an integer >= 1, got {k}")
         distances = squared_distance_matrix(probe_embeddings, gallery_embeddings)
         nearest = np.argsort(distances, axis=1, kind="stable")[:, :k]
         return Identification(labels=gallery_labels[nearest], distances=np.take_along_axis(distances, nearest, 1),
@@ -187,27 +188,9 @@ class FaceModel:
         if threshold is None:
             raise ValueError("verify needs a threshold: pass threshold=<number> or the metrics.json of a "
                              "verification run (threshold=... or load_model(..., metrics=...))")
-        if isinstance(threshold, (str, Path)):
+        if isinstance(threshold, (str, os.PathLike)):
             return read_threshold(threshold)
-        return float(threshold)
-
-
-def _image_list(images):
-    """A list of file paths and RGB uint8 [H, W, 3] arrays from any accepted form of `images`."""
-    if isinstance(images, (str, Path)):
-        return [str(images)]
-    if isinstance(images, np.ndarray):
-        if images.ndim == 4:
-            return [_rgb(image, f"images[{i}]") for i, image in enumerate(images)]
-        return [_rgb(images, "the image")]
-    return [_rgb(item, f"images[{i}]") if isinstance(item, np.ndarray) else str(item) for i, item in enumerate(images)]
-
-
-def _rgb(image, source):
-    try:
-        return to_rgb_uint8(image, source)
-    except ImageFailed as error:
-        raise ValueError(f"{error}: pass RGB uint8 [H, W, 3] arrays or file paths") from None
+        return check_threshold(threshold)
 
 
 def _describe(items, index):

@@ -280,3 +280,79 @@ def test_damaged_run_file_is_named(tmp_path, capsys, content, fragments):
     status, err = run(train_module.main, ["--resume", str(model_dir)], capsys)
     assert status == 2
     one_error_line(err, str(model_dir / "run.json"), *fragments)
+
+
+# --- 7, 8, 9 and the API's raw errors ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_model(network):
+    """A FaceModel over the small network (tests/small_network.py): seconds to trace."""
+    from cari_mtl.api import FaceModel
+    from cari_mtl.model.model_dir import ModelConfig
+
+    from small_network import small_network
+    from test_evaluate_helpers import IMAGE_SIZE, NROF_CLASSES
+
+    return FaceModel(small_network(network, IMAGE_SIZE, NROF_CLASSES), ModelConfig(IMAGE_SIZE, NROF_CLASSES))
+
+
+@pytest.fixture(scope="module")
+def image_file(tmp_path_factory):
+    from test_evaluate_helpers import write_image
+
+    return write_image(tmp_path_factory.mktemp("api") / "face.png", 1)
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), float("inf"), -float("inf")])
+def test_verify_refuses_a_threshold_that_is_not_finite(tiny_model, image_file, threshold):
+    with pytest.raises(ValueError, match="threshold must be finite"):
+        tiny_model.verify([image_file], [image_file], threshold=threshold)
+
+
+@pytest.mark.parametrize("array, fragment", [
+    (np.zeros((80, 80, 5), np.uint8), r"\(80, 80, 5\), expected \[H, W\], \[H, W, 3\] or \[H, W, 4\]"),
+    (np.zeros((3, 80, 80), np.uint8), "channels first"),
+    (np.zeros((0, 0), np.uint8), "is empty"),
+    (np.zeros((0, 0, 3), np.uint8), "is empty"),
+])
+def test_embed_refuses_arrays_outside_its_documented_shapes(tiny_model, array, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        tiny_model.embed(array)
+
+
+def test_embed_accepts_pil_images_and_path_objects_like_paths(tiny_model, image_file):
+    from PIL import Image
+
+    expected = tiny_model.embed(image_file)
+    np.testing.assert_allclose(tiny_model.embed(Path(image_file)), expected, atol=1e-6)
+    np.testing.assert_allclose(tiny_model.embed(Image.open(image_file)), expected, atol=1e-6)
+    np.testing.assert_allclose(tiny_model.embed([Image.open(image_file).convert("L")]).shape, (1, expected.shape[1]))
+
+
+@pytest.mark.parametrize("images, fragment", [
+    (b"/tmp/some/face.png", "is bytes: pass a path as str"),
+    ([b"/tmp/some/face.png"], r"images\[0\] is bytes"),
+    (tf.zeros([80, 80, 3], tf.uint8), "tensor: pass tensor.numpy()"),
+    (42, "is a int: pass a path"),
+])
+def test_embed_refuses_bytes_and_tensors_in_one_sentence(tiny_model, images, fragment):
+    with pytest.raises(TypeError, match=fragment):
+        tiny_model.embed(images)
+
+
+@pytest.mark.parametrize("call, error, fragment", [
+    (lambda m, f: m.embed(f, batch_size=2.5), TypeError, "batch_size must be an integer >= 1, got 2.5"),
+    (lambda m, f: m.embed(f, batch_size=0), ValueError, "batch_size must be an integer >= 1, got 0"),
+    (lambda m, f: m.identify([f], [f], [1], k=1.0), TypeError, "k must be an integer"),
+    (lambda m, f: m.identify([f], [], [], k=1), ValueError, "the gallery is empty"),
+    (lambda m, f: m.identify([f], [f], None, k=1), TypeError, "gallery_labels is None"),
+    (lambda m, f: m.identify([f], [f, f], [1], k=1), ValueError, "2 gallery images but 1 gallery labels"),
+])
+def test_identify_and_embed_check_their_arguments_first(tiny_model, image_file, call, error, fragment):
+    with pytest.raises(error, match=fragment):
+        call(tiny_model, image_file)
+
+
+def test_identify_with_numpy_integers_still_works(tiny_model, image_file):
+    result = tiny_model.identify([image_file], [image_file, image_file], np.array([4, 5]), k=np.int64(1))
+    assert result.labels.tolist() == [[4]]
