@@ -6,7 +6,12 @@ line, no traceback, and the files that existed before unchanged (checksums befor
 
 import hashlib
 import json
+import os
+import re
+import resource
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -26,6 +31,7 @@ from cari_mtl.training import run_folders
 from test_train import BASE_FLAGS, memory_data, patch_data
 
 ROOT = Path(__file__).resolve().parents[1]
+SMALL_NETWORK = str(ROOT / "tests" / "small_network.py")
 
 
 def checksums(folder):
@@ -181,7 +187,7 @@ def one_epoch_run(tmp_path_factory):
     patch_data(patcher.setattr, root / "data")
     patcher.chdir(root)
     flags = BASE_FLAGS + ["--logs_base_dir", "logs", "--models_base_dir", str(root / "models"),
-                          "--max_nrof_epochs", "1", "--epoch_size", "2"]
+                          "--max_nrof_epochs", "1", "--epoch_size", "2", "--model_def", SMALL_NETWORK]
     try:
         model_dir, log_dir, _ = train_module.train(flags, progress=False)
     finally:
@@ -356,3 +362,168 @@ def test_identify_and_embed_check_their_arguments_first(tiny_model, image_file, 
 def test_identify_with_numpy_integers_still_works(tiny_model, image_file):
     result = tiny_model.identify([image_file], [image_file, image_file], np.array([4, 5]), k=np.int64(1))
     assert result.labels.tolist() == [[4]]
+
+
+# --- 10 and 13, 14: a full disk (RLIMIT_FSIZE in a subprocess) -------------------------------------------
+
+def run_limited(kind, file_size_limit, argv, data_dir=""):
+    """Runs this file as a script: `kind` (train / evaluate) under RLIMIT_FSIZE; returns (status, stderr lines)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+    completed = subprocess.run([sys.executable, __file__, kind, str(file_size_limit), str(data_dir), *argv],
+                               env=env, capture_output=True, text=True, timeout=600)
+    lines = [line for line in completed.stderr.strip().splitlines()
+             if not re.match(r"WARNING|[IWEF]\d{4} \d\d:\d\d:", line)]  # TensorFlow's C++ log lines
+    return completed.returncode, lines
+
+
+def no_partial_files(folder):
+    return [p for p in Path(folder).rglob("*") if ".partial" in p.name or p.name.endswith("_temp")] == []
+
+
+@pytest.fixture(scope="module")
+def small_model_dir(tmp_path_factory):
+    from cari_mtl.model.model_dir import ModelConfig, save_model_dir
+
+    from test_evaluate_helpers import IMAGE_SIZE, NROF_CLASSES
+
+    config = ModelConfig(IMAGE_SIZE, NROF_CLASSES, model_def=SMALL_NETWORK)
+    return save_model_dir(config.build(), tmp_path_factory.mktemp("small") / "model", config)
+
+
+@pytest.mark.slow
+def test_full_disk_during_evaluation_output_leaves_no_result_to_trust(tmp_path, small_model_dir, capsys):
+    from cari_mtl.commands import plot_roc
+
+    from test_evaluate_scripts import write_cavi
+
+    data = tmp_path / "CaVI_Dataset"
+    write_cavi(data)
+    logs = tmp_path / "logs"
+    argv = ["--data_dir", str(data), "--model_dir", str(small_model_dir), "--test_pairs", str(data / "testing_1.txt"),
+            "--downsample", "2", "--lfw_nrof_folds", "2", "--logs_base_dir", str(logs)]
+    status, err = run_limited("evaluate", 2000, argv)
+    assert status == 2, err
+    one_error_line(err, "scores.npz", "File too large", "the disk is full or a file-size limit", "incomplete",
+                   "run it again")
+    run_dir = next(logs.iterdir())
+    assert not (run_dir / "metrics.json").exists() and not (run_dir / "scores.npz").exists()
+    assert no_partial_files(run_dir)
+
+    status, err = run_limited("evaluate", 0, argv)
+    assert status == 0, err
+    complete = [d for d in logs.iterdir() if (d / "metrics.json").exists()]
+    assert len(complete) == 1 and np.load(complete[0] / "scores.npz")["far"].size > 0
+    assert run_cli(plot_roc.main, [str(complete[0]), "--output", str(tmp_path / "roc.png")]) == 0
+
+
+@pytest.mark.slow
+def test_full_disk_during_a_checkpoint_save_then_resume_continues_exactly(one_epoch_run, tmp_path, monkeypatch,
+                                                                          capsys):
+    save_every_step = lambda record: record["argv"].extend(["--save_every_n_steps", "1"])  # noqa: E731
+    model_dir, log_dir = resume_copy(one_epoch_run, tmp_path / "limited", save_every_step)
+    reference_dir, reference_logs = resume_copy(one_epoch_run, tmp_path / "reference", save_every_step)
+    checkpoint_size = max(p.stat().st_size for p in (model_dir / "checkpoints").glob("ckpt-*.data-*"))
+    index_before = (model_dir / "checkpoints" / "checkpoint").read_bytes()
+
+    status, err = run_limited("train", checkpoint_size // 2, ["--resume", str(model_dir), "--max_nrof_epochs", "2"],
+                              one_epoch_run[0] / "data")
+    assert status == 2, err
+    one_error_line(err, f"a checkpoint in {model_dir / 'checkpoints'}", "File too large",
+                   f"the last complete checkpoint is {model_dir / 'checkpoints' / 'ckpt-2'}",
+                   f"--resume {model_dir}")
+    assert (model_dir / "checkpoints" / "checkpoint").read_bytes() == index_before
+    assert no_partial_files(model_dir)
+
+    root = one_epoch_run[0]
+    assert resume_with(monkeypatch, root, ["--resume", str(model_dir)], capsys)[0] == 0
+    assert resume_with(monkeypatch, root, ["--resume", str(reference_dir), "--max_nrof_epochs", "2"], capsys)[0] == 0
+    assert (log_dir / "loss.txt").read_text() == (reference_logs / "loss.txt").read_text()
+    assert len((log_dir / "loss.txt").read_text().splitlines()) == 1 + 4
+    assert tf.train.latest_checkpoint(str(model_dir / "checkpoints")).endswith("ckpt-4")
+
+
+# --- 12. alignment with nothing aligned ----------------------------------------------------------------------
+
+class NoFaceDetector:
+    def detect(self, image):
+        from cari_mtl.alignment.mtcnn_align import Faces
+
+        return Faces(np.zeros((0, 4)), np.zeros(0), np.zeros((0, 10)))
+
+
+def test_alignment_with_no_image_aligned_exits_2_with_reasons(tmp_path, monkeypatch, capsys):
+    from cari_mtl.commands import align_dataset_mtcnn
+
+    from test_evaluate_helpers import write_image
+
+    for n in range(2):
+        write_image(tmp_path / "in" / "Ann" / f"{n}.png", n)
+    (tmp_path / "in" / "Ann" / "broken.jpg").write_bytes(b"not an image")
+    monkeypatch.setattr(align_dataset_mtcnn, "FaceDetector", lambda device: NoFaceDetector())
+    capsys.readouterr()
+    status = run_cli(align_dataset_mtcnn.main, ["--input_dir", str(tmp_path / "in"), "--output_dir",
+                                                str(tmp_path / "out"), "--image_size", "48"])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert "3 images: 0 written, 0 already done, 3 failed (2 no face found, 1 unreadable)" in captured.out
+    one_error_line(captured.err.strip().splitlines(), f"no image was written to {tmp_path / 'out'}",
+                   "3 of 3 failed", "failed_images.txt")
+
+
+# --- plots and evaluation flags ------------------------------------------------------------------------------
+
+def test_plot_roc_names_a_corrupt_scores_file(tmp_path, capsys):
+    from cari_mtl.commands import plot_roc
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    np.savez(run_dir / "scores.npz", far=np.linspace(0, 1, 50), val=np.linspace(0, 1, 50))
+    data = (run_dir / "scores.npz").read_bytes()
+    (run_dir / "scores.npz").write_bytes(data[: len(data) // 2])
+    status, err = run(plot_roc.main, [str(run_dir), "--output", str(tmp_path / "roc.png")], capsys)
+    assert status == 2 and not (tmp_path / "roc.png").exists()
+    one_error_line(err, str(run_dir / "scores.npz"), "truncated or damaged", "evaluate that run again")
+
+
+def test_plot_training_on_a_read_only_folder(tmp_path, capsys):
+    from cari_mtl.commands import plot_training
+    from cari_mtl.training.logs import LOSS_FILE, LOSS_HEADER, WEIGHTS_FILE, WEIGHTS_HEADER
+
+    (tmp_path / WEIGHTS_FILE).write_text(WEIGHTS_HEADER + "0.3 0.3 0.4\n")
+    (tmp_path / LOSS_FILE).write_text(LOSS_HEADER + "1 2 3 4 5 6 7\n")
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    status, err = run(plot_training.main, ["--logs_dir", str(tmp_path), "--output", str(blocked / "c.png")], capsys)
+    assert status == 2
+    one_error_line(err, f"cannot write to {blocked}", "--output")
+
+
+@pytest.mark.parametrize("far", ["1.5", "0", "nan"])
+def test_far_out_of_range_is_refused_before_any_data_is_read(tmp_path, capsys, monkeypatch, far):
+    from cari_mtl.evaluation import protocols
+
+    from test_evaluate_scripts import script_main
+
+    monkeypatch.setattr(protocols, "embed", pytest.fail)
+    status, err = run(script_main("evaluate_cavi.py"), [
+        "--data_dir", str(tmp_path / "missing"), "--model_dir", str(tmp_path / "none"), "--test_pairs",
+        str(tmp_path / "missing.txt"), "--far", far, "--logs_base_dir", str(tmp_path / "logs")], capsys)
+    assert status == 2 and not (tmp_path / "logs").exists()
+    one_error_line(err, "--far must be a false accept rate in (0, 1]", far)
+
+
+def limited_main(kind, file_size_limit, data_dir, argv):
+    """Script mode of this file: RLIMIT_FSIZE set, then the training (on test_train's tiny data) or evaluation."""
+    if int(file_size_limit):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(file_size_limit), int(file_size_limit)))
+    if kind == "train":
+        monkeypatch = pytest.MonkeyPatch()
+        patch_data(monkeypatch.setattr, Path(data_dir))
+        return run_cli(train_module.main, argv)
+    from test_evaluate_scripts import script_main
+
+    return run_cli(script_main("evaluate_cavi.py"), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(limited_main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]))

@@ -12,13 +12,13 @@ Table 2 (verification, photo id, caricature id, V2C, C2V), writes them as fracti
 """
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.evaluation import plots
+from cari_mtl.runtime import atomic_files
 from cari_mtl.training.epoch_evaluation import METRIC_KEYS
 from cari_mtl.training.logs import read_step_table
 from cari_mtl.training.weighting import STRATEGIES
@@ -81,7 +81,7 @@ def main(argv=None):
         flags.append("--detach_weights_input")
     model_dir, log_dir, metrics = train(flags)
     result = {key: float(metrics[key]) for key in METRIC_KEYS}
-    (output / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    atomic_files.write_json(output / "metrics.json", result)
     plot = output / "task_weights_and_losses.png"
     plots.plot_training_curves(read_step_table(log_dir / "percentage_full_loss.txt", 3),
                                read_step_table(log_dir / "loss.txt", 7), plot)

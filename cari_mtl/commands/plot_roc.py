@@ -9,6 +9,8 @@ means over the test folds that its roc.png shows, labelled with --labels (defaul
 
 import argparse
 import sys
+import zipfile
+import zlib
 from pathlib import Path
 
 import matplotlib
@@ -20,6 +22,7 @@ import numpy as np  # noqa: E402
 
 from cari_mtl.commands.cli import run_cli  # noqa: E402
 from cari_mtl.evaluation.scores import SCORES_NPZ  # noqa: E402
+from cari_mtl.runtime import atomic_files  # noqa: E402
 
 
 def read_roc(run_dir):
@@ -28,10 +31,15 @@ def read_roc(run_dir):
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: pass the run directory of an evaluate_cavi / evaluate_webcavi "
                                 f"run (runs made before scores.npz existed must be evaluated again)")
-    with np.load(path) as scores:
-        if "far" not in scores.files:
-            raise ValueError(f"{path} holds no ROC (far, val): it is the scores of an identification run")
-        return scores["far"], scores["val"]
+    try:
+        with np.load(path) as scores:
+            roc = (scores["far"], scores["val"]) if {"far", "val"} <= set(scores.files) else None
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as error:
+        raise ValueError(f"{path} cannot be read ({type(error).__name__}: {error}): the file is truncated or "
+                         f"damaged; evaluate that run again to write it anew") from None
+    if roc is None:
+        raise ValueError(f"{path} holds no ROC (far, val): it is the scores of an identification run")
+    return roc
 
 
 def plot_rocs(curves, path, log_far=False):
@@ -50,8 +58,11 @@ def plot_rocs(curves, path, log_far=False):
     axes.legend(loc="lower right", fontsize=8)
     axes.grid(True)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    try:
+        with atomic_files.atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=100, format=Path(path).suffix[1:] or "png")
+    finally:
+        plt.close(figure)
 
 
 def parse_arguments(argv):

@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from cari_mtl.evaluation import plots
+from cari_mtl.runtime.output_dirs import require_writable_dir
 from cari_mtl.training.logs import LOSS_FILE, WEIGHTS_FILE, read_step_table
 
 
@@ -27,7 +28,7 @@ def main(argv=None):
     weights = read_step_table(Path(args.logs_dir) / WEIGHTS_FILE, 3)
     losses = read_step_table(Path(args.logs_dir) / LOSS_FILE, 7)
     output = Path(args.output) if args.output else Path(args.logs_dir) / "training_curves.png"
-    output.parent.mkdir(parents=True, exist_ok=True)
+    require_writable_dir(output.parent, "--output")
     plots.plot_training_curves(weights, losses, output)
     print(f"wrote {output}: {len(weights)} weight steps, {len(losses)} loss steps")
     return 0

@@ -21,6 +21,7 @@ from cari_mtl.training.model_setup import build_model, check_pretrained_image_si
 from cari_mtl.training.optimizer_state import restore_optimizer_state
 from cari_mtl.training.resume import find_resume_point
 from cari_mtl.training.run_folders import claim_run_dirs, resume_log_dir
+from cari_mtl.training.save_failures import training_write_errors
 from cari_mtl.training.schedule import LearningRate
 from cari_mtl.training.train_step import TrainStep
 from cari_mtl.training.trainer import CHECKPOINT_DIR, Trainer, read_run_file, write_run_file
@@ -97,6 +98,6 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
         resume_checks.attach(trainer.checkpoint, fingerprint)
     elif chief:
         trainer.logs.write_revision(command_line, SOURCE_DIR)
-    with lost_workers:
+    with lost_workers, training_write_errors(trainer.manager, model_dir):
         metrics = trainer.run(LearningRate(config.loop.learning_rate, config.loop.learning_rate_schedule_file))
     return model_dir, log_dir, metrics

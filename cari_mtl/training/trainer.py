@@ -28,6 +28,7 @@ from cari_mtl.training.dead_heads import DeadHeadGuard
 from cari_mtl.training.epoch_evaluation import METRIC_KEYS, EpochEvaluator, check_folds
 from cari_mtl.training.interrupt import StopRequest, TrainingInterrupted
 from cari_mtl.training.logs import TrainingLogs
+from cari_mtl.training.save_failures import checkpoint_save_errors
 
 BEST_MODEL_DIRS = {"verification_accuracy": "best_model_verifexpr", "photo_id_accuracy": "best_model_expr",
                    "caricature_id_accuracy": "best_model_cari"}
@@ -85,7 +86,8 @@ class Trainer:
         return latest
 
     def save_checkpoint(self):
-        return self.manager.save(checkpoint_number=int(self.step.global_step.numpy()))
+        with checkpoint_save_errors(self.manager, self.model_dir):
+            return self.manager.save(checkpoint_number=int(self.step.global_step.numpy()))
 
     def run(self, learning_rate):
         """Trains until the epoch budget is spent; returns the last epoch's metrics (or None)."""
