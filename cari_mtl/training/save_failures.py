@@ -22,7 +22,7 @@ def training_write_failed(what, error, model_dir, latest_checkpoint):
     """OutputWriteError naming what could not be written and how to continue."""
     text = re.sub(r"\{\{[^}]*\}\}\s*|\s*\[Op:\w+\]", "", str(getattr(error, "message", None) or error))
     lines = text.strip().splitlines()
-    reason = lines[-1] if lines else type(error).__name__
+    reason = lines[-1].rsplit("; ", 1)[-1] if lines else type(error).__name__  # TensorFlow: "<temp file>; reason"
     if isinstance(error, OSError) and error.errno in FULL_DISK_ERRNOS or "too large" in reason or "space" in reason:
         reason += " (the disk is full or a file-size limit was reached)"
     if latest_checkpoint:
