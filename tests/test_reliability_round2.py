@@ -22,7 +22,7 @@ from test_reliability import one_error_line
 
 import cari_mtl.commands.train as train_module
 import cari_mtl.training.session as session
-from cari_mtl.commands import convert_checkpoint, export, synthetic_data
+from cari_mtl.commands import convert_checkpoint, demo, export, synthetic_data
 from cari_mtl.commands.cli import run_cli
 from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.model.checkpoints import CheckpointError
@@ -138,8 +138,16 @@ def test_overwrite_is_one_flag_defined_once():
     source = (ROOT / "cari_mtl" / "commands").glob("*.py")
     definitions = [p.name for p in source if '"--overwrite"' in p.read_text()]
     assert definitions == ["common_flags.py"], definitions
-    for module in (convert_checkpoint, export, synthetic_data):
+    for module in (convert_checkpoint, export, synthetic_data, demo):
         assert "add_overwrite_flag" in Path(module.__file__).read_text()
+
+
+def test_demo_refuses_an_existing_output_folder_before_any_work(tmp_path, capsys, monkeypatch):
+    (tmp_path / "metrics.json").write_text("{}")
+    monkeypatch.setattr(demo, "generate_dataset", pytest.fail)
+    status, err = run(demo.main, ["--output_dir", str(tmp_path)], capsys)
+    assert status == 2 and (tmp_path / "metrics.json").read_text() == "{}"
+    one_error_line(err, f"--output_dir {tmp_path}", "--overwrite")
 
 
 def test_atomic_write_leaves_the_previous_file_when_the_write_fails(tmp_path):

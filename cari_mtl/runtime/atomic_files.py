@@ -74,6 +74,15 @@ def save_npz(path, kept="", **arrays):
     return write_bytes(path, buffer.getvalue(), kept)
 
 
+def save_npy(path, array, kept=""):
+    """np.save of one array to exactly `path`, atomically."""
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return write_bytes(path, buffer.getvalue(), kept)
+
+
 def _remove(temporary):
     if temporary is None:
         return
