@@ -37,6 +37,7 @@ def run_dirs(config, run_settings, resume_dir, chief=True):
         scratch = Path(distribute.worker_scratch_dir())
         return scratch / "model", scratch / "logs"
     if resume_dir is not None:
+        find_resume_point(resume_dir / CHECKPOINT_DIR)  # no readable checkpoint: stop before the log folder is made
         return resume_dir, resume_log_dir(read_run_file(resume_dir))
     require_writable_dir(config.logs_base_dir, "--logs_base_dir")
     require_writable_dir(config.models_base_dir, "--models_base_dir")
