@@ -231,12 +231,14 @@ def resume_with(monkeypatch, root, argv, capsys, classes_added=0):
     return run(train_module.main, argv, capsys)
 
 
+@pytest.mark.slow
 def test_record_of_a_run_holds_absolute_folders(one_epoch_run):
     root, model_dir, log_dir = one_epoch_run
     record = json.loads((model_dir / "run.json").read_text())
     assert record["log_dir"] == str(root / "logs" / model_dir.name) and Path(record["log_dir"]).is_absolute()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("edit, classes_added, fragments", [
     (None, 2, ("nrof_classes 4 → 6 (the number of identities in --data_dir)",)),
     (replace_flag("--image_size", "96"), 0, ("image_size 80 → 96",)),
@@ -253,6 +255,7 @@ def test_resume_names_what_differs_from_the_checkpoint(one_epoch_run, tmp_path, 
     assert "delete" not in err[-1]
 
 
+@pytest.mark.slow
 def test_resume_refuses_flags_it_would_ignore(one_epoch_run, tmp_path, monkeypatch, capsys):
     model_dir, _ = resume_copy(one_epoch_run, tmp_path)
     before = checksums(model_dir)
@@ -262,6 +265,7 @@ def test_resume_refuses_flags_it_would_ignore(one_epoch_run, tmp_path, monkeypat
     one_error_line(err, "--learning_rate would be ignored", "only --max_nrof_epochs")
 
 
+@pytest.mark.slow
 def test_resume_extends_a_finished_run_and_remakes_a_deleted_log_folder(one_epoch_run, tmp_path, monkeypatch,
                                                                          capsys):
     model_dir, log_dir = resume_copy(one_epoch_run, tmp_path)
