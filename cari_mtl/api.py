@@ -15,19 +15,20 @@ compiled forward pass of extract_features and the evaluation scripts), faces are
 """
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from cari_mtl.alignment.image_jobs import ImageFailed
-from cari_mtl.alignment.mtcnn_align import DEFAULT_IMAGE_SIZE, DEFAULT_MARGIN, FaceDetector, align_face, to_rgb_uint8
+from cari_mtl.alignment.mtcnn_align import DEFAULT_IMAGE_SIZE, DEFAULT_MARGIN, FaceDetector, align_face
+from cari_mtl.api_inputs import check_count, check_labels, check_threshold, image_list
 from cari_mtl.evaluation.features import FeatureExtractor
 from cari_mtl.evaluation.gallery import Gallery, labels_from_paths, load_gallery, nearest
 from cari_mtl.evaluation.metrics import pair_distances, squared_distance_matrix
 from cari_mtl.evaluation.reports import METRICS_JSON
 from cari_mtl.images.eval_loader import read_rgb
-from cari_mtl.images.image_files import image_files
 from cari_mtl.model.fingerprint import model_fingerprint
 from cari_mtl.model.loading import ModelSource, open_inference_model
 from cari_mtl.model.model_card import card_threshold, read_model_card
@@ -71,7 +72,9 @@ def load_model(path, image_size=160, nrof_classes=None, image_standardization=No
     xla, mixed_precision: as the flags of extract_features (auto: on a GPU only; float32 on a CPU); the
     model is opened by the same function as there.
     """
-    source = ModelSource(str(path), image_size, nrof_classes, image_standardization)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path is a {type(path).__name__}: pass the model directory as str or pathlib.Path")
+    source = ModelSource(os.fspath(path), image_size, nrof_classes, image_standardization)
     keras_model, config, jit_compile = open_inference_model(source, SpeedOptions(xla, mixed_precision))
     model = FaceModel(keras_model, config, None, jit_compile)
     model.card = read_model_card(path) if is_model_dir(path) else None
@@ -95,7 +98,7 @@ def read_threshold(source):
                                 f"run, or a threshold as a number") from None
     if "best_threshold" not in document:
         raise ValueError(f"{path} has no best_threshold: it is not the metrics.json of a verification run")
-    return float(document["best_threshold"])
+    return check_threshold(float(document["best_threshold"]))
 
 
 class FaceModel:
@@ -129,9 +132,8 @@ class FaceModel:
         """
         if branch not in BRANCHES:
             raise ValueError(f"branch {branch!r} is not one of {', '.join(BRANCHES)}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size}")
-        items = _image_list(images)
+        batch_size = check_count(batch_size, "batch_size")
+        items = image_list(images)
         reasons = _missing_files(items)
         inputs = [None if index in reasons else item for index, item in enumerate(items)]
         if align:
@@ -183,8 +185,7 @@ class FaceModel:
         <identity>/<image> files (built with build_gallery first). unique_identities: k distinct identities,
         each at its nearest image.
         """
-        if k < 1:
-            raise ValueError(f"k must be an integer >= 1, got {k}")
+        k = check_count(k, "k")
         options = dict(branch=branch, batch_size=batch_size, align=align)
         index = self._gallery(gallery, gallery_labels, options)
         probe_embeddings = self.embed(probes, **options)
@@ -231,14 +232,9 @@ class FaceModel:
             return gallery
         if labels is None and isinstance(gallery, (str, Path)) and Path(gallery).is_dir():
             return self.build_gallery(gallery, **options)
-        if labels is None:
-            raise ValueError("identify needs gallery_labels for a list of gallery images (or pass a Gallery, "
-                             "a saved gallery .npz, or a folder of <identity>/<image> files)")
-        labels = np.asarray(labels)
-        embeddings = self.embed(gallery, **options)
-        if len(labels) != len(embeddings):
-            raise ValueError(f"{len(embeddings)} gallery images but {len(labels)} gallery labels")
-        return Gallery(None, labels, embeddings, "", options["branch"])
+        items = image_list(gallery, "gallery")
+        labels = check_labels(labels, len(items))
+        return Gallery(None, labels, self.embed(items, **options), "", options["branch"])
 
     def _extractor(self, batch_size, name):
         key = (batch_size, name)
@@ -275,20 +271,10 @@ class FaceModel:
                                  "verification run (threshold=... or load_model(..., metrics=...)); model "
                                  "directories written by training carry one in their model_card.json")
             return float(self.threshold), self.threshold_source or "FaceModel.threshold"
-        if isinstance(threshold, (str, Path)):
+        if isinstance(threshold, (str, os.PathLike)):
             return read_threshold(threshold), f"best_threshold of {threshold}"
-        return float(threshold), "given"
+        return check_threshold(threshold), "given"
 
-
-def _image_list(images):
-    """A list of file paths and RGB uint8 [H, W, 3] arrays from any accepted form of `images`."""
-    if isinstance(images, (str, Path)):
-        return image_files(images) if Path(images).is_dir() else [str(images)]
-    if isinstance(images, np.ndarray):
-        if images.ndim == 4:
-            return [_rgb(image, f"images[{i}]") for i, image in enumerate(images)]
-        return [_rgb(images, "the image")]
-    return [_rgb(item, f"images[{i}]") if isinstance(item, np.ndarray) else str(item) for i, item in enumerate(images)]
 
 
 def _missing_files(items):
@@ -299,12 +285,6 @@ def _missing_files(items):
             reasons[index] = "is a directory" if Path(item).is_dir() else "not found"
     return reasons
 
-
-def _rgb(image, source):
-    try:
-        return to_rgb_uint8(image, source)
-    except ImageFailed as error:
-        raise ValueError(f"{error}: pass RGB uint8 [H, W, 3] arrays or file paths") from None
 
 
 def _describe(items, index):

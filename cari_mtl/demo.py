@@ -2,7 +2,8 @@
 
 import sys
 
+from cari_mtl.commands.cli import run_cli
 from cari_mtl.commands.demo import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

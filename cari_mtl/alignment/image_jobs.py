@@ -6,7 +6,8 @@ again; outputs are written through a temporary file so a half-written image is n
 """
 
 import os
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
@@ -27,12 +28,23 @@ class JobSummary:
     written: int = 0
     skipped: int = 0
     failed: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+    def fail(self, reason):
+        """Counts one failure under its kind: the reason up to its first colon ("no face found", "unreadable")."""
+        self.failed += 1
+        self.reasons[str(reason).split(":", 1)[0]] += 1
 
     def describe(self):
+        by_reason = ", ".join(f"{count} {reason}" for reason, count in self.reasons.most_common())
         return (
             f"{self.total} images: {self.written} written, {self.skipped} already done, "
-            f"{self.failed} failed"
+            f"{self.failed} failed{f' ({by_reason})' if by_reason else ''}"
         )
+
+    def nothing_done(self):
+        """True when images were listed but none is aligned, now or by an earlier run."""
+        return self.total > 0 and self.written + self.skipped == 0
 
 
 def list_images(root):
@@ -112,13 +124,13 @@ def run_image_jobs(relatives, output_path, process, failures, description, progr
             summary.skipped += 1
             continue
         if relative in failures:
-            summary.failed += 1
+            summary.fail(failures.failed[str(relative)])
             continue
         try:
             process(relative, target)
         except ImageFailed as failure:
             failures.add(relative, str(failure))
-            summary.failed += 1
+            summary.fail(failure)
         else:
             summary.written += 1
     return summary

@@ -115,10 +115,15 @@ def to_rgb_uint8(image, source="image"):
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise ImageFailed(f"{source} is {image.dtype}, only 8-bit images are supported")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
-    if image.ndim != 3 or image.shape[2] < 3:
-        raise ImageFailed(f"{source} has shape {image.shape}, expected [H, W], [H, W, 3] or [H, W, 4]")
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        hint = " (channels first? transpose it to [H, W, C])" if image.ndim == 3 and image.shape[0] in (1, 3, 4) else ""
+        raise ImageFailed(f"{source} has shape {image.shape}, expected [H, W], [H, W, 3] or [H, W, 4]{hint}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ImageFailed(f"{source} is empty (shape {image.shape}): it holds no pixel")
     return np.ascontiguousarray(image[:, :, :3])
 
 

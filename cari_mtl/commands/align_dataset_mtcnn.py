@@ -11,7 +11,9 @@ Writes <output_dir>/<same folders>/<image name>.png, appends boxes and landmarks
 
 import argparse
 import sys
+from pathlib import Path
 
+from cari_mtl.alignment.image_jobs import FAILURES_FILE
 from cari_mtl.alignment.mtcnn_align import DEFAULT_IMAGE_SIZE, DEFAULT_MARGIN, FaceDetector, align_dataset
 
 
@@ -41,5 +43,8 @@ def main(argv=None):
         retry_failed=args.retry_failed,
     )
     print(summary.describe())
+    if summary.nothing_done():
+        raise ValueError(f"no image was written to {args.output_dir}: {summary.failed} of {summary.total} failed "
+                         f"(reasons in {Path(args.output_dir) / FAILURES_FILE})")
     return 0
 

@@ -33,6 +33,11 @@ def read_argument_file(path):
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FileNotFoundError(f"argument file {path} not found (named as @{path})") from None
+    except IsADirectoryError:
+        raise ValueError(f"argument file {path} is a folder (named as @{path}): name a file of flags, such as "
+                         f"@configs/cavi_from_scratch.args") from None
+    except OSError as error:
+        raise ValueError(f"argument file {path} cannot be read ({error.strerror}, named as @{path})") from None
     except UnicodeDecodeError:
         raise ValueError(f"argument file {path} is not UTF-8 text") from None
     arguments = []

@@ -117,3 +117,11 @@ def add_legacy_val_flag(parser):
                              "threshold its numpy 1.16 sort picked among equal FAR values; default: on the "
                              "test fold, threshold in threshold order")
     return parser
+
+
+def add_overwrite_flag(parser):
+    """--overwrite: the one way to let a command replace an existing output (file or non-empty folder)."""
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the output if it already exists (default: refuse an existing file or "
+                             "non-empty folder, so that nothing is lost by mistake)")
+    return parser

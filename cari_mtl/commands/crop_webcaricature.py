@@ -12,7 +12,9 @@ Run the same command again to resume an interrupted run.
 
 import argparse
 import sys
+from pathlib import Path
 
+from cari_mtl.alignment.image_jobs import FAILURES_FILE
 from cari_mtl.alignment.webcari_crop import SCALE_HORIZONTAL, SCALE_VERTICAL, crop_webcaricature
 
 
@@ -41,5 +43,8 @@ def main(argv=None):
         retry_failed=args.retry_failed,
     )
     print(summary.describe())
+    if summary.nothing_done():
+        raise ValueError(f"no image was written to {args.output_dir}: {summary.failed} of {summary.total} failed "
+                         f"(reasons in {Path(args.output_dir) / FAILURES_FILE})")
     return 0
 

@@ -12,13 +12,16 @@ Table 2 (verification, photo id, caricature id, V2C, C2V), writes them as fracti
 """
 
 import argparse
-import json
+import shutil
 import sys
 import time
 from pathlib import Path
 
+from cari_mtl.commands.common_flags import add_overwrite_flag
 from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.evaluation import plots
+from cari_mtl.runtime import atomic_files
+from cari_mtl.runtime.overwrite import refuse_existing
 from cari_mtl.training.config import (
     DataConfig,
     EpochEvaluationConfig,
@@ -42,7 +45,9 @@ def downsample_for(pairs_file, nrof_test_pairs):
 
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output_dir", default="demo_output", help="where everything goes (default demo_output)")
+    parser.add_argument("--output_dir", default="demo_output",
+                        help="where everything goes (default demo_output; refused if it exists and is not empty, "
+                             "unless --overwrite)")
     parser.add_argument("--identities", type=int, default=8, help="synthetic identities (default 8)")
     parser.add_argument("--photos_per_id", type=int, default=20, help="photos per identity (default 20)")
     parser.add_argument("--caricatures_per_id", type=int, default=20, help="caricatures per identity (default 20)")
@@ -59,6 +64,7 @@ def parse_arguments(argv):
                         help="weighting method, as on train/train.py (default dynamic, the paper's)")
     parser.add_argument("--detach_weights_input", action="store_true",
                         help="dynamic: only L4 moves the weights (see train/train.py --help)")
+    add_overwrite_flag(parser)
     args = parser.parse_args(argv)
     if args.identities < 2:
         parser.error("--identities must be at least 2 (verification needs different pairs)")
@@ -89,13 +95,15 @@ def main(argv=None):
     from cari_mtl.training.session import train
 
     started = time.time()
-    output = Path(args.output_dir)
+    output = refuse_existing(args.output_dir, "--output_dir", args.overwrite)
+    if args.overwrite:
+        shutil.rmtree(output / "data", ignore_errors=True)  # no image of an earlier, larger dataset survives
     dataset = generate_dataset(output / "data", args.identities, args.photos_per_id, args.caricatures_per_id,
                                image_size=96, seed=args.seed)
     print(f"synthetic dataset: {args.identities} identities in {dataset.data_dir}, pairs {dataset.pairs_file}")
     model_dir, log_dir, metrics = train(demo_config(args, dataset, output))
     result = {key: float(metrics[key]) for key in METRIC_KEYS}
-    (output / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    atomic_files.write_json(output / "metrics.json", result)
     plot = output / "task_weights_and_losses.png"
     plots.plot_training_curves(read_step_table(log_dir / "percentage_full_loss.txt", 3),
                                read_step_table(log_dir / "loss.txt", 7), plot)

@@ -71,6 +71,9 @@ def parse_evaluation_arguments(parser, argv):
             parser.error(f"--{name} must be a positive integer")
     if not hasattr(args, "protocol") and args.lfw_nrof_folds < 2:
         parser.error(f"--lfw_nrof_folds must be an integer >= 2 for verification, got {args.lfw_nrof_folds}")
+    if not 0.0 < args.far <= 1.0:  # NaN fails too
+        raise ValueError(f"--far must be a false accept rate in (0, 1], got {args.far} (e.g. --far 0.01 for 1 %); "
+                         f"checked before any data is read")
     return args
 
 

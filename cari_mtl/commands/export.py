@@ -35,10 +35,11 @@ import keras
 import tensorflow as tf
 
 from cari_mtl.commands.cli import run_cli
-from cari_mtl.commands.common_flags import add_backend_flag, add_image_standardization_flag
+from cari_mtl.commands.common_flags import add_backend_flag, add_image_standardization_flag, add_overwrite_flag
 from cari_mtl.evaluation.features import FEATURE_NAMES
 from cari_mtl.model.export_metadata import export_metadata, write_metadata
 from cari_mtl.model.loading import open_model
+from cari_mtl.runtime import atomic_files
 from cari_mtl.runtime.backend import tensorflow_only
 from cari_mtl.runtime.output_dirs import require_writable_dir
 
@@ -91,7 +92,7 @@ def export_tflite(model, config, output, quantize="none"):
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
         if quantize == "float16":
             converter.target_spec.supported_types = [tf.float16]
-        Path(output).write_bytes(converter.convert())
+        atomic_files.write_bytes(output, converter.convert())
 
 
 def export_onnx(model, config, output):
@@ -120,9 +121,10 @@ def export_keras(model, output):
 
 
 def export_model(model_dir, fmt, output, image_size=160, nrof_classes=None, image_standardization=None,
-                 quantize="none"):
+                 quantize="none", overwrite=False):
     """Writes `model_dir` (native model directory or TF1 checkpoint) to `output` in format `fmt`, with its
-    metadata (cari_mtl.model.export_metadata)."""
+    metadata (cari_mtl.model.export_metadata); an existing `output` is refused unless `overwrite`, and
+    replaced only once the new export is complete."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if quantize not in QUANTIZATIONS:
@@ -132,23 +134,30 @@ def export_model(model_dir, fmt, output, image_size=160, nrof_classes=None, imag
     output = Path(output).expanduser()
     if fmt == "keras" and output.suffix != ".keras":
         raise ValueError(f"--output {output} must end in .keras (Keras saves full models only under that suffix)")
-    if fmt == "savedmodel" and output.exists():
-        raise ValueError(f"--output {output} already exists: remove it or name a new directory")
+    if output.exists() and not overwrite:
+        raise ValueError(f"--output {output} already exists: pass --overwrite to replace it, or name a new "
+                         f"{'directory' if fmt == 'savedmodel' else 'file'}")
     require_writable_dir(output.parent, "--output")
     model, config = open_model(model_dir, image_size=image_size, nrof_classes=nrof_classes,
                                image_standardization=image_standardization)
     if fmt == "savedmodel":
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
         try:
-            export_savedmodel(model, config, output)
-        except BaseException:
+            export_savedmodel(model, config, staging / "savedmodel")
             shutil.rmtree(output, ignore_errors=True)
-            raise
+            (staging / "savedmodel").rename(output)
+        except OSError as error:
+            raise atomic_files.write_failure(output, error) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     elif fmt == "tflite":
         export_tflite(model, config, output, quantize)
-    elif fmt == "onnx":
-        export_onnx(model, config, output)
     else:
-        export_keras(model, output)
+        with atomic_files.atomic_path(output) as temporary:
+            if fmt == "onnx":
+                export_onnx(model, config, temporary)
+            else:
+                export_keras(model, temporary)
     write_metadata(output, fmt, export_metadata(model_dir, config, fmt, quantize))
     return output, config
 
@@ -159,7 +168,8 @@ def parse_arguments(argv):
     parser.add_argument("--format", required=True, choices=FORMATS,
                         help="savedmodel, keras, tflite or onnx (needs tf2onnx)")
     parser.add_argument("--output", required=True,
-                        help="directory (savedmodel, must not exist), .keras, .tflite or .onnx file to write")
+                        help="directory (savedmodel), .keras, .tflite or .onnx file to write; refused if it "
+                             "exists, unless --overwrite")
     parser.add_argument("--image_size", type=int, default=160,
                         help="input size when --model_dir is a TF1 checkpoint (default 160)")
     parser.add_argument("--nrof_classes", type=int, default=None,
@@ -169,6 +179,7 @@ def parse_arguments(argv):
                              "(about a quarter); default none (float32)")
     add_image_standardization_flag(parser)
     add_backend_flag(parser)
+    add_overwrite_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -176,7 +187,8 @@ def main(argv=None):
     args = parse_arguments(argv)
     tensorflow_only("export (SavedModel, TFLite, ONNX)")
     output, config = export_model(args.model_dir, args.format, args.output, args.image_size, args.nrof_classes,
-                                  args.image_standardization, args.quantize)
+                                  args.image_standardization, args.quantize,
+                                  args.overwrite)
     quantized = f", {args.quantize} quantized" if args.quantize != "none" else ""
     print(f"wrote {output} ({args.format}{quantized}, {config.image_size} px, {config.image_standardization} "
           f"standardization{' inside the graph' if args.format != 'keras' else ' expected on the input'}; "

@@ -20,6 +20,7 @@ import numpy as np
 from cari_mtl.commands.common_flags import add_forward_batch_flag, add_model_source_flags, add_speed_flags
 from cari_mtl.commands.evaluation_flags import model_source
 from cari_mtl.data.text_files import read_text_file
+from cari_mtl.runtime import atomic_files
 from cari_mtl.runtime.finite_check import NonFiniteError, drop_nonfinite_rows
 from cari_mtl.runtime.options import SpeedOptions
 from cari_mtl.runtime.output_dirs import require_writable_dir
@@ -79,6 +80,6 @@ def main(argv=None):
     if nonfinite.any():
         print(f"marked {int(nonfinite.sum())} image(s) invalid: non-finite outputs (NaN/Inf), first: "
               f"{paths[int(np.argmax(nonfinite))]}", file=sys.stderr)
-    np.savez(args.output, paths=np.array(paths), valid=valid, **features)
+    atomic_files.save_npz(Path(args.output).expanduser(), paths=np.array(paths), valid=valid, **features)
     print(f"wrote {args.output}: {len(paths)} images")
     return 0

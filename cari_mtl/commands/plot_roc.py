@@ -10,6 +10,8 @@ directory names) and the run's AUC over all pairs.
 
 import argparse
 import sys
+import zipfile
+import zlib
 from pathlib import Path
 
 import matplotlib
@@ -22,6 +24,7 @@ import numpy as np  # noqa: E402
 from cari_mtl.commands.cli import run_cli  # noqa: E402
 from cari_mtl.evaluation.scores import SCORES_NPZ  # noqa: E402
 from cari_mtl.evaluation.summaries import pooled_auc  # noqa: E402
+from cari_mtl.runtime import atomic_files  # noqa: E402
 
 
 def read_roc(run_dir):
@@ -30,10 +33,15 @@ def read_roc(run_dir):
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: pass the run directory of an evaluate_cavi / evaluate_webcavi "
                                 f"run (runs made before scores.npz existed must be evaluated again)")
-    with np.load(path) as scores:
-        if "far" not in scores.files:
-            raise ValueError(f"{path} holds no ROC (far, val): it is the scores of an identification run")
-        return scores["far"], scores["val"]
+    try:
+        with np.load(path) as scores:
+            roc = (scores["far"], scores["val"]) if {"far", "val"} <= set(scores.files) else None
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as error:
+        raise ValueError(f"{path} cannot be read ({type(error).__name__}: {error}): the file is truncated or "
+                         f"damaged; evaluate that run again to write it anew") from None
+    if roc is None:
+        raise ValueError(f"{path} holds no ROC (far, val): it is the scores of an identification run")
+    return roc
 
 
 def read_auc(run_dir):
@@ -58,8 +66,11 @@ def plot_rocs(curves, path, log_far=False):
     axes.legend(loc="lower right", fontsize=8)
     axes.grid(True)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    try:
+        with atomic_files.atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=100, format=Path(path).suffix[1:] or "png")
+    finally:
+        plt.close(figure)
 
 
 def parse_arguments(argv):

@@ -11,6 +11,8 @@ skipped wherever they occur. Writes one PNG with both panels (default <logs_dir>
 import argparse
 from pathlib import Path
 
+from cari_mtl.runtime.output_dirs import require_writable_dir
+
 
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -27,7 +29,7 @@ def main(argv=None):
     weights = read_step_table(Path(args.logs_dir) / WEIGHTS_FILE, 3)
     losses = read_step_table(Path(args.logs_dir) / LOSS_FILE, 7)
     output = Path(args.output) if args.output else Path(args.logs_dir) / "training_curves.png"
-    output.parent.mkdir(parents=True, exist_ok=True)
+    require_writable_dir(output.parent, "--output")
     plots.plot_training_curves(weights, losses, output)
     print(f"wrote {output}: {len(weights)} weight steps, {len(losses)} loss steps")
     return 0

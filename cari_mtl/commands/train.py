@@ -10,15 +10,17 @@ rebuilds the run from that config. A run.json of an older version holds only the
 are parsed again.
 """
 
+import dataclasses
 import sys
 from pathlib import Path
 
 from cari_mtl.commands.argument_files import expand_argument_files
+from cari_mtl.commands.resume_flags import resume_extension
 from cari_mtl.commands.training_flags import parse_training_arguments, training_config
 from cari_mtl.runtime.backend import backend_name
 from cari_mtl.training.config import TrainingConfig
 from cari_mtl.training.interrupt import TrainingInterrupted, WorkerLost
-from cari_mtl.training.run_file import newest_run, read_run_file
+from cari_mtl.training.run_file import newest_run, read_run_file, write_run_file
 
 
 def resolve_resume(resume, models_base_dir):
@@ -38,12 +40,18 @@ def config_of_flags(args):
     return config
 
 
-def stored_run_config(model_dir):
-    """The TrainingConfig a run stored in its run.json; from its flags when an older version wrote it."""
-    run = read_run_file(model_dir)
+def stored_run_config(run, max_nrof_epochs=None):
+    """The TrainingConfig a run stored in its run.json (from its flags when an older version wrote it), with
+    `max_nrof_epochs` when --resume extends the run."""
     if "config" in run:
-        return TrainingConfig.from_dict(run["config"])
-    return config_of_flags(parse_training_arguments(run["argv"], run.get("defaults")))
+        config = TrainingConfig.from_dict(run["config"])
+    else:
+        config = config_of_flags(parse_training_arguments(run["argv"], run.get("defaults")))
+    if max_nrof_epochs is None:
+        return config
+    config = dataclasses.replace(config, loop=dataclasses.replace(config.loop, max_nrof_epochs=max_nrof_epochs))
+    config.validate()
+    return config
 
 
 def resolve_config(argv, defaults=None):
@@ -51,12 +59,20 @@ def resolve_config(argv, defaults=None):
     args = parse_training_arguments(argv, defaults)
     if not args.resume:
         return config_of_flags(args), None
+    extension = resume_extension(argv, args)
     model_dir = resolve_resume(args.resume, args.models_base_dir)
-    stored_backend = read_run_file(model_dir).get("backend", "tensorflow")
+    run = read_run_file(model_dir)
+    stored_backend = run.get("backend", "tensorflow")
     if stored_backend != backend_name():
         raise ValueError(f"--resume {model_dir}: this run was trained under --backend {stored_backend}, whose "
                          f"checkpoints this backend cannot read: resume it with --backend {stored_backend}")
-    return stored_run_config(model_dir), model_dir
+    config = stored_run_config(run, args.max_nrof_epochs if extension else None)
+    if extension:
+        settings = {key: value for key, value in run.items() if key != "log_dir"}
+        write_run_file(model_dir, run["log_dir"], {**settings, "config": config.to_dict(),
+                                                   "argv": run.get("argv", []) + extension})
+        print(f"--resume {model_dir}: epoch budget now {config.loop.max_nrof_epochs} (stored in its run.json)")
+    return config, model_dir
 
 
 def stored_model_config(pretrained_model):

@@ -172,12 +172,17 @@ def pair_lines(names, photos_per_id, caricatures_per_id, rng):
     return [lines[i] for i in rng.permutation(len(lines))]
 
 
-def generate_dataset(output_dir, identities=8, photos_per_id=5, caricatures_per_id=4, image_size=96, seed=0):
-    """Writes the dataset under output_dir and returns (data_dir, pairs_file)."""
+def check_sizes(identities, photos_per_id, caricatures_per_id, image_size):
+    """ValueError naming the flag when a count or the image size cannot make a dataset."""
     if identities < 1 or photos_per_id < 1 or caricatures_per_id < 1:
         raise ValueError("--identities, --photos_per_id and --caricatures_per_id must be at least 1")
     if image_size < 32:
         raise ValueError(f"--image_size {image_size} is too small to draw a face: use at least 32")
+
+
+def generate_dataset(output_dir, identities=8, photos_per_id=5, caricatures_per_id=4, image_size=96, seed=0):
+    """Writes the dataset under output_dir and returns (data_dir, pairs_file)."""
+    check_sizes(identities, photos_per_id, caricatures_per_id, image_size)
     output_dir = Path(output_dir)
     data_dir = output_dir / "CaVI_Dataset"
     rng = np.random.default_rng(seed)

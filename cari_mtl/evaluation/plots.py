@@ -1,5 +1,7 @@
 """Figures of the evaluation and training tools, written to files (no display needed)."""
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -8,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from cari_mtl.images.eval_loader import read_rgb  # noqa: E402
+from cari_mtl.runtime import atomic_files  # noqa: E402
 
 FALSE_PAIRS_SHOWN = 20
 WEIGHT_NAMES = ("w1 verification", "w2 photo id", "w3 caricature id")
@@ -140,5 +143,8 @@ def _short_name(path):
 
 def _save(figure, path):
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    try:
+        with atomic_files.atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=100, format=Path(path).suffix[1:] or "png")
+    finally:
+        plt.close(figure)

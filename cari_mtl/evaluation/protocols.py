@@ -12,6 +12,7 @@ module only runs the network and the protocols (PORTING E1-E19) and writes, in a
 
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from cari_mtl.evaluation import metrics, plots, reports, scores
 from cari_mtl.evaluation import summaries as pair_summaries
 from cari_mtl.evaluation.features import compute_features
 from cari_mtl.model.loading import open_inference_model
+from cari_mtl.runtime import atomic_files
 from cari_mtl.runtime.finite_check import NonFiniteError, drop_nonfinite_rows
 from cari_mtl.runtime.output_dirs import new_log_dir, require_writable_dir
 
@@ -95,19 +97,20 @@ def verify(config, pair_paths, issame, command_line=None):
     summary = pair_summaries.verification_summary(distances, issame, result, config.nrof_folds)
     result.update({**summary, "auc_mean": _number(summary["auc_mean"]), "auc_std": _number(summary["auc_std"])})
     log_dir = new_log_dir(config.logs_base_dir)
-    false_positives, false_negatives = reports.write_validation_report(
-        log_dir / reports.VALIDATION_REPORT, command_line or " ".join(sys.argv), result, pair_paths)
-    reports.write_json(log_dir / reports.METRICS_JSON, {**reports.verification_json(result), **at_targets, **summary,
-                                                       "far_unresolved": pair_summaries.unresolved_fars(
-                                                           issame, sorted({config.far, *scores.FAR_TARGETS}))})
-    scores.write_verification_scores(log_dir / scores.SCORES_NPZ, distances, issame, result, pair_paths,
-                                     config.nrof_folds, at_targets)
-    _plot_rocs(distances, issame, result, log_dir)
-    plots.plot_distances(distances, issame, result["best_threshold"], log_dir / "distances.png")
-    plots.plot_false_pairs(false_positives, false_negatives, log_dir / "false_pairs.png")
-    reports.copy_false_pairs(log_dir, false_positives, false_negatives)
-    if config.features_dir:
-        _save_features(config.features_dir, flat, embeddings, issame=np.array(issame))
+    with incomplete_run_named(log_dir):
+        scores.write_verification_scores(log_dir / scores.SCORES_NPZ, distances, issame, result, pair_paths,
+                                         config.nrof_folds, at_targets)
+        false_positives, false_negatives = reports.write_validation_report(
+            log_dir / reports.VALIDATION_REPORT, command_line or " ".join(sys.argv), result, pair_paths)
+        _plot_rocs(distances, issame, result, log_dir)
+        plots.plot_distances(distances, issame, result["best_threshold"], log_dir / "distances.png")
+        plots.plot_false_pairs(false_positives, false_negatives, log_dir / "false_pairs.png")
+        reports.copy_false_pairs(log_dir, false_positives, false_negatives)
+        if config.features_dir:
+            _save_features(config.features_dir, flat, embeddings, issame=np.array(issame))
+        unresolved = pair_summaries.unresolved_fars(issame, sorted({config.far, *scores.FAR_TARGETS}))
+        reports.write_json(log_dir / reports.METRICS_JSON, {**reports.verification_json(result), **at_targets,
+                                                           **summary, "far_unresolved": unresolved})
     print(f"Accuracy: {result['accuracy_mean']:1.3f}+-{result['accuracy_std']:1.3f}")
     print(f"Validation rate: {result['val_mean']:2.5f}+-{result['val_std']:2.5f} @ FAR={result['far']:2.5f}")
     print(f"Area Under Curve (AUC): {result['auc_mean']:1.3f}+-{result['auc_std']:1.3f}")
@@ -144,17 +147,18 @@ def identify(config, protocols, command_line=None):
     by_path = embed(config, everything)
     summaries = {name: _identify_folds(folds, by_path, config) for name, folds in protocols.items()}
     log_dir = new_log_dir(config.logs_base_dir)
-    scores.write_identification_scores(log_dir / scores.SCORES_NPZ, {
-        name: [(fold[0], ranks) for fold, ranks in zip(folds, summaries[name]["ranks"])]
-        for name, folds in protocols.items()})
-    reports.write_rank_report(log_dir / reports.RANK_REPORT, command_line or " ".join(sys.argv), summaries,
-                              config.rank_n)
-    reports.write_json(log_dir / reports.METRICS_JSON, reports.identification_json(summaries, config.rank_n))
-    plots.plot_cmc({name: np.concatenate(summary["ranks"]) for name, summary in summaries.items()},
-                   log_dir / "cmc.png", max_rank=max(config.rank_n, 20))
-    if config.features_dir:
-        paths = list(by_path)
-        _save_features(config.features_dir, paths, np.stack([by_path[p] for p in paths]))
+    with incomplete_run_named(log_dir):
+        scores.write_identification_scores(log_dir / scores.SCORES_NPZ, {
+            name: [(fold[0], ranks) for fold, ranks in zip(folds, summaries[name]["ranks"])]
+            for name, folds in protocols.items()})
+        reports.write_rank_report(log_dir / reports.RANK_REPORT, command_line or " ".join(sys.argv), summaries,
+                                  config.rank_n)
+        plots.plot_cmc({name: np.concatenate(summary["ranks"]) for name, summary in summaries.items()},
+                       log_dir / "cmc.png", max_rank=max(config.rank_n, 20))
+        if config.features_dir:
+            paths = list(by_path)
+            _save_features(config.features_dir, paths, np.stack([by_path[p] for p in paths]))
+        reports.write_json(log_dir / reports.METRICS_JSON, reports.identification_json(summaries, config.rank_n))
     for name, summary in summaries.items():
         print(f"{name}: Rank1 accuracy: {summary['rank1_mean']:1.3f}+-{summary['rank1_std']:1.3f}  "
               f"Rank{config.rank_n} accuracy: {summary['rankn_mean']:1.3f}+-{summary['rankn_std']:1.3f}")
@@ -176,6 +180,21 @@ def _plot_rocs(distances, issame, result, log_dir):
 
 def _number(value):
     return float("nan") if value is None else value
+
+
+@contextmanager
+def incomplete_run_named(log_dir):
+    """A write that fails (full disk, file-size limit) names the run folder as incomplete: metrics.json is
+    written last, so a folder without it holds no result to trust; every file in it is whole."""
+    try:
+        yield
+    except OSError as error:
+        raise atomic_files.OutputWriteError(f"cannot write the results to {log_dir} ({error}); the folder has no "
+                                            f"{reports.METRICS_JSON}, so this evaluation is incomplete: free space "
+                                            f"and run it again") from None
+    except atomic_files.OutputWriteError as error:
+        raise atomic_files.OutputWriteError(f"{error}; {log_dir} has no {reports.METRICS_JSON}, so this "
+                                            f"evaluation is incomplete: free space and run it again") from None
 
 
 def _identify_folds(folds, by_path, config):
@@ -201,4 +220,4 @@ def _identify_folds(folds, by_path, config):
 def _save_features(directory, paths, embeddings, **extra):
     directory = Path(directory).expanduser()
     directory.mkdir(parents=True, exist_ok=True)
-    np.savez(directory / "features.npz", paths=np.array(paths), embeddings=embeddings, **extra)
+    atomic_files.save_npz(directory / "features.npz", paths=np.array(paths), embeddings=embeddings, **extra)

@@ -7,9 +7,10 @@ metrics.json, identification: {"C2P": {rank1_mean, rank1_std, rank10_mean, rank1
 (only the protocols that ran; `10` is the --rank_n value).
 """
 
-import json
 import shutil
 from pathlib import Path
+
+from cari_mtl.runtime import atomic_files
 
 VERIFICATION_KEYS = ("accuracy_mean", "accuracy_std", "val_mean", "val_std", "far", "auc_mean", "auc_std",
                      "best_threshold", "pairs_same", "pairs_different")
@@ -35,7 +36,7 @@ def identification_json(summaries, rank_n):
 
 
 def write_json(path, document):
-    Path(path).write_text(json.dumps(document, indent=2) + "\n")
+    atomic_files.write_json(path, document)
 
 
 def write_validation_report(path, command_line, result, pair_paths):
@@ -62,7 +63,7 @@ def write_validation_report(path, command_line, result, pair_paths):
         "ROC: tpr, fpr (mean over folds) ---------------------------------------------",
         *(f"tpr/fpr: {tp:f}/{fp:f}" for tp, fp in zip(result["tpr"], result["fpr"])),
     ]
-    Path(path).write_text("\n".join(lines) + "\n")
+    atomic_files.write_text(path, "\n".join(lines) + "\n")
     return false_positives, false_negatives
 
 
@@ -92,4 +93,4 @@ def write_rank_report(path, command_line, summaries, rank_n):
             "Per fold rank1: " + " ".join(f"{value:.4f}" for value in summary["rank1"]),
             f"Per fold rank{rank_n}: " + " ".join(f"{value:.4f}" for value in summary["rankn"]),
         ]
-    Path(path).write_text("\n".join(lines) + "\n")
+    atomic_files.write_text(path, "\n".join(lines) + "\n")

@@ -18,6 +18,7 @@ Identification (evaluate_webcavi_identify.py), for each protocol <P> that ran (C
 import numpy as np
 
 from cari_mtl.evaluation import metrics
+from cari_mtl.runtime import atomic_files
 
 SCORES_NPZ = "scores.npz"
 FAR_TARGETS = (1e-3, 1e-2, 1e-1)
@@ -45,7 +46,7 @@ def val_at_far_targets(distances, issame, nrof_folds, legacy_val=False):
 def write_verification_scores(path, distances, issame, result, pair_paths, nrof_folds, at_targets):
     """scores.npz of a verification run; `result` is metrics.verification_from_distances's, `at_targets`
     val_at_far_targets's."""
-    np.savez(
+    atomic_files.save_npz(
         path, distances=np.asarray(distances, dtype=np.float64), issame=np.asarray(issame, dtype=bool),
         fold=fold_of_pairs(len(issame), nrof_folds), pair_paths=np.array(pair_paths, dtype=str).reshape(-1, 2),
         thresholds=result["thresholds"], far=result["fpr"], val=result["tpr"], far_folds=result["fprs"],
@@ -61,4 +62,4 @@ def write_identification_scores(path, ranked):
         arrays[f"{protocol}_ranks"] = np.concatenate([ranks for _, ranks in folds]).astype(np.int64)
         arrays[f"{protocol}_fold"] = np.concatenate([np.full(len(ranks), k) for k, (_, ranks) in enumerate(folds)])
         arrays[f"{protocol}_probe_paths"] = np.array([path for paths, _ in folds for path in paths], dtype=str)
-    np.savez(path, **arrays)
+    atomic_files.save_npz(path, **arrays)

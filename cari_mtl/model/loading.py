@@ -16,6 +16,7 @@ from cari_mtl.model.model_dir import (
 from cari_mtl.model.network import DEFAULT_MODEL_DEF
 from cari_mtl.model.options import chosen_standardization
 from cari_mtl.model.source import ModelSource  # noqa: F401 (re-exported: the loaders take one)
+from cari_mtl.model.source_kinds import describe_unusable_model
 from cari_mtl.runtime.backend import tensorflow_only
 from cari_mtl.runtime.finite_check import check_weights
 from cari_mtl.runtime.speed import SpeedOptions, apply_mixed_precision, use_xla
@@ -56,6 +57,9 @@ def model_from_checkpoint(path, image_size=160, nrof_classes=None, lossweights_v
     K comes from the checkpoint's `Logits_verif` layer when `nrof_classes` is None; a full model must
     agree with it, the FaceNet and photo-branch cases take any K (their heads are not restored).
     """
+    unusable = describe_unusable_model(path)
+    if unusable:
+        raise CheckpointError(unusable)
     require_config(path)
     tensorflow_only(f"reading the TF1 checkpoint {path}")
     from cari_mtl.model.checkpoints import CheckpointVariables, find_checkpoint_prefix, load_tf1_checkpoint
@@ -88,8 +92,20 @@ def convert_checkpoint(path, output_dir, **options):
         (output_dir as a Path, ConversionReport).
     """
     model, config, report = model_from_checkpoint(path, **options)
+    require_trunk_loaded(report, output_dir)
     save_model_dir(model, output_dir, config)
     return Path(output_dir), report
+
+
+def require_trunk_loaded(report, output_dir):
+    """A conversion that recognised no trunk variable would write a random network as if converted."""
+    from cari_mtl.model.checkpoints import TRUNK
+
+    if not any(name.startswith(TRUNK) for name in report.loaded):
+        examples = ", ".join(report.unused[:3]) or "none"
+        raise CheckpointError(f"{report.checkpoint}: no variable of the network trunk ({TRUNK}...) was recognised "
+                              f"({len(report.loaded)} loaded; unknown names such as {examples}), so nothing was "
+                              f"written to {output_dir}: pass a TF1 checkpoint of this project or of FaceNet")
 
 
 def open_model(path, image_size=160, nrof_classes=None, keep_probability=1.0, weight_decay=0.0,

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cari_mtl.runtime import atomic_files
+
 WEIGHTS_FILE = "percentage_full_loss.txt"
 LOSS_FILE = "loss.txt"
 WEIGHTS_HEADER = "loss_verif_weight, loss_expr_weight, loss_cari_weight\n"
@@ -135,7 +137,7 @@ class TrainingLogs:
 
     def save_features(self, name, **arrays):
         for suffix, array in arrays.items():
-            np.save(self.log_dir / f"features_{name}{suffix}.npy", array)
+            atomic_files.save_npy(self.log_dir / f"features_{name}{suffix}.npy", array)
 
     def flush(self):
         self._weights.flush()

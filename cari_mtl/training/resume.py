@@ -73,6 +73,14 @@ def restore(checkpoint, prefix):
 
 
 def damaged(prefix, error):
+    """The error for a checkpoint that failed to restore; one that reads but does not fit is not called damaged."""
+    import tensorflow as tf
+
+    if isinstance(error, (ValueError, AssertionError)) and not isinstance(error, tf.errors.OpError):
+        return CheckpointError(f"checkpoint {prefix} does not fit the network this run builds now "
+                               f"({_first_line(error)}): the checkpoint is not damaged; the data (number of "
+                               f"identities) or the run.json changed since it was written: put them back as they "
+                               f"were, or start a new run without --resume")
     return CheckpointError(f"checkpoint {prefix} cannot be read ({_first_line(error)}): the file is damaged; "
                            f"delete {Path(prefix).name}.* and name the previous checkpoint in "
                            f"{Path(prefix).parent / CHECKPOINT_INDEX}, or start a new run")

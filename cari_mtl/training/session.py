@@ -13,7 +13,7 @@ from cari_mtl.model.checkpoints import find_checkpoint_prefix
 from cari_mtl.model.model_dir import is_model_dir, margin_head_options
 from cari_mtl.runtime import distribute
 from cari_mtl.runtime.speed import apply_mixed_precision, use_xla
-from cari_mtl.training import datasets
+from cari_mtl.training import datasets, resume_checks
 from cari_mtl.training.config import resolved_config
 from cari_mtl.training.head_losses import task_loss_terms_fn
 from cari_mtl.training.log_truncation import cut_logs
@@ -23,6 +23,7 @@ from cari_mtl.training.optimizer_state import restore_optimizer_state
 from cari_mtl.training.resume import find_resume_point
 from cari_mtl.training.run_card import run_card
 from cari_mtl.training.run_file import CHECKPOINT_DIR, claim_run_dirs
+from cari_mtl.training.save_failures import training_write_errors
 from cari_mtl.training.schedule import LearningRate
 from cari_mtl.training.train_step import TrainStep
 from cari_mtl.training.trainer import Trainer
@@ -38,6 +39,8 @@ def run_dirs(config, run_settings, resume_dir, chief=True):
     if not chief:
         scratch = Path(distribute.worker_scratch_dir())
         return scratch / "model", scratch / "logs"
+    if resume_dir is not None:
+        find_resume_point(resume_dir / CHECKPOINT_DIR)  # no readable checkpoint: stop before the log folder is made
     return claim_run_dirs(config, run_settings, resume_dir)
 
 
@@ -109,10 +112,14 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
         print(restore_optimizer_state(step, find_checkpoint_prefix(pretrained), settings.optimizer).format())
     trainer = Trainer(config.loop, config.evaluation, step, model_config, data, model_dir, log_dir, progress)
     trainer.card = run_card(config, model_config, getattr(data, "class_names", None), command_line)
+    fingerprint = resume_checks.run_fingerprint(model_config, weighting.name, settings.optimizer, step.optimizers)
+    resume_checks.attach(trainer.checkpoint, fingerprint)
     if resume_dir is not None:
+        resume_checks.check_resume(find_resume_point(resume_dir / CHECKPOINT_DIR).prefix, fingerprint, resume_dir)
         print(f"resuming from {trainer.restore(resume_dir)}")
+        resume_checks.attach(trainer.checkpoint, fingerprint)
     elif chief:
         trainer.logs.write_revision(command_line, SOURCE_DIR)
-    with lost_workers:
+    with lost_workers, training_write_errors(trainer.manager, model_dir):
         metrics = trainer.run(LearningRate(config.loop.learning_rate, config.loop.learning_rate_schedule_file))
     return model_dir, log_dir, metrics

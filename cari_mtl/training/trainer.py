@@ -30,6 +30,7 @@ from cari_mtl.training.interrupt import StopRequest, TrainingInterrupted
 from cari_mtl.training.logs import TrainingLogs
 from cari_mtl.training.run_card import epoch_card
 from cari_mtl.training.run_file import CHECKPOINT_DIR
+from cari_mtl.training.save_failures import checkpoint_save_errors
 
 BEST_MODEL_DIRS = {"verification_accuracy": "best_model_verifexpr", "photo_id_accuracy": "best_model_expr",
                    "caricature_id_accuracy": "best_model_cari"}
@@ -91,7 +92,8 @@ class Trainer:
         return latest
 
     def save_checkpoint(self):
-        return self.manager.save(checkpoint_number=int(self.step.global_step.numpy()))
+        with checkpoint_save_errors(self.manager, self.model_dir):
+            return self.manager.save(checkpoint_number=int(self.step.global_step.numpy()))
 
     def run(self, learning_rate):
         """Trains until the epoch budget is spent; returns the last epoch's metrics (or None)."""
@@ -122,25 +124,24 @@ class Trainer:
     def _train_epoch(self, epoch, rate, total):
         self.step.strategy.start_epoch(epoch)
         skip = int(self.batch_done.numpy())
-        bar = tqdm(total=self.loop.epoch_size, initial=skip, desc=f"epoch {epoch}/{total}", unit="step",
-                   disable=not self.progress)
-        for images, labels, is_cari in self.data.batches(epoch, skip):
-            values = {k: float(v) for k, v in self.step(images, labels, is_cari, rate).items()}
-            if self.step.loss_scale is None:
-                finite_check.check_losses(values, int(values["global_step"]), self.manager.latest_checkpoint,
-                                          self.model_dir)
-            self.batch_done.assign_add(1)
-            self.logs.step(int(values["global_step"]), values)
-            self.dead_heads.update(int(values["global_step"]), values)
-            bar.update(1)
-            bar.set_postfix(L1=f"{values['L1']:.3f}", L2=f"{values['L2']:.3f}", L3=f"{values['L3']:.3f}",
-                            w=f"{values['w1']:.2f}/{values['w2']:.2f}/{values['w3']:.2f}")
-            every = self.loop.save_every_n_steps
-            if every and int(self.batch_done.numpy()) % every == 0:
-                self.logs.flush()
-                self.save_checkpoint()
-            self._stop_if_requested()
-        bar.close()
+        with tqdm(total=self.loop.epoch_size, initial=skip, desc=f"epoch {epoch}/{total}", unit="step",
+                  disable=not self.progress) as bar:
+            for images, labels, is_cari in self.data.batches(epoch, skip):
+                values = {k: float(v) for k, v in self.step(images, labels, is_cari, rate).items()}
+                if self.step.loss_scale is None:
+                    finite_check.check_losses(values, int(values["global_step"]), self.manager.latest_checkpoint,
+                                              self.model_dir)
+                self.batch_done.assign_add(1)
+                self.logs.step(int(values["global_step"]), values)
+                self.dead_heads.update(int(values["global_step"]), values)
+                bar.update(1)
+                bar.set_postfix(L1=f"{values['L1']:.3f}", L2=f"{values['L2']:.3f}", L3=f"{values['L3']:.3f}",
+                                w=f"{values['w1']:.2f}/{values['w2']:.2f}/{values['w3']:.2f}")
+                every = self.loop.save_every_n_steps
+                if every and int(self.batch_done.numpy()) % every == 0:
+                    self.logs.flush()
+                    self.save_checkpoint()
+                self._stop_if_requested()
 
     def _end_epoch(self, epoch):
         step = int(self.step.global_step.numpy())
