@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -27,6 +26,7 @@ from cari_mtl.commands.cli import run_cli
 from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.model.checkpoints import CheckpointError
 from cari_mtl.training import run_file
+from cari_mtl.training.config import TrainingConfig
 
 from test_train import BASE_FLAGS, memory_data, patch_data
 
@@ -169,8 +169,8 @@ def test_atomic_write_leaves_the_previous_file_when_the_write_fails(tmp_path):
 def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path, monkeypatch):
     monkeypatch.setattr(run_file, "run_stamp", lambda: "20240101-000000")
     models = tmp_path / "models"
-    first = SimpleNamespace(logs_base_dir=str(tmp_path / "logs_a"), models_base_dir=str(models))
-    second = SimpleNamespace(logs_base_dir=str(tmp_path / "logs_b"), models_base_dir=str(models))
+    first = TrainingConfig(logs_base_dir=str(tmp_path / "logs_a"), models_base_dir=str(models))
+    second = TrainingConfig(logs_base_dir=str(tmp_path / "logs_b"), models_base_dir=str(models))
     model_a, log_a = session.run_dirs(first, {"argv": ["a"]}, None)
     before = checksums(model_a)
     model_b, log_b = session.run_dirs(second, {"argv": ["b"]}, None)
@@ -216,10 +216,10 @@ def resume_copy(one_epoch_run, tmp_path, edit=None):
     return model_copy, log_copy
 
 
-def replace_flag(flag, value):
+def replace_field(group, name, value):
+    """An edit of the TrainingConfig stored in a run.json (the record --resume rebuilds the run from)."""
     def edit(record):
-        argv = record["argv"]
-        argv[len(argv) - 1 - argv[::-1].index(flag) + 1] = value
+        record["config"][group][name] = value
     return edit
 
 
@@ -241,8 +241,8 @@ def test_record_of_a_run_holds_absolute_folders(one_epoch_run):
 @pytest.mark.slow
 @pytest.mark.parametrize("edit, classes_added, fragments", [
     (None, 2, ("nrof_classes 4 → 6 (the number of identities in --data_dir)",)),
-    (replace_flag("--image_size", "96"), 0, ("image_size 80 → 96",)),
-    (lambda record: record["argv"].extend(["--task_weighting", "static"]), 0, ("weighting 'dynamic' → 'static'",)),
+    (replace_field("network", "image_size", 96), 0, ("image_size 80 → 96",)),
+    (replace_field("step", "task_weighting", "static"), 0, ("weighting 'dynamic' → 'static'",)),
 ])
 def test_resume_names_what_differs_from_the_checkpoint(one_epoch_run, tmp_path, monkeypatch, capsys, edit,
                                                        classes_added, fragments):
