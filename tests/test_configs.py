@@ -1,5 +1,6 @@
 """Flags become typed configs once, in the command layer; shared flags mean the same in every command."""
 
+from cari_mtl.commands.argument_files import expand_argument_files
 from cari_mtl.commands.evaluation_flags import evaluation_config, evaluation_parser, parse_evaluation_arguments
 from cari_mtl.commands.training_flags import parse_training_arguments, training_config, training_parser
 from cari_mtl.evaluation.config import EvaluationConfig
@@ -67,9 +68,9 @@ def test_the_modern_recipes_parse():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1] / "configs"
-    cpu = training_config(parse_training_arguments([f"@{root / 'cavi_modern_cpu.args'}"]))
+    cpu = training_config(parse_training_arguments(expand_argument_files([f"@{root / 'cavi_modern_cpu.args'}"])))
     assert (cpu.data.image_size, cpu.data.batch_size, cpu.loop.max_nrof_epochs * cpu.loop.epoch_size) == (96, 32, 5000)
     assert (cpu.network.heads["verif_head"], cpu.step.optimizer, cpu.loop.learning_rate_schedule) == (
         "cosface", "AdamW", "cosine")
-    gpu = training_config(parse_training_arguments([f"@{root / 'cavi_modern_gpu.args'}"]))
+    gpu = training_config(parse_training_arguments(expand_argument_files([f"@{root / 'cavi_modern_gpu.args'}"])))
     assert (gpu.data.image_size, gpu.data.batch_size, gpu.speed.mixed_precision) == (160, 256, "bfloat16")

@@ -149,6 +149,19 @@ def load_model_dir(directory, keep_probability=1.0, weight_decay=0.0, **override
     return model, config
 
 
+def copy_model_dir(source, target):
+    """Replaces the model directory `target` atomically by a copy of `source` (a best_model_* folder)."""
+    target = Path(target)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        shutil.copytree(source, staging, dirs_exist_ok=True)
+        _replace_dir(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
 def _network_file(config):
     path = Path(config.model_def)
     if not path.is_file():
