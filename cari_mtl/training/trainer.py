@@ -122,7 +122,7 @@ class Trainer:
         raise TrainingInterrupted(self.stop.signum, int(self.step.global_step.numpy()), path, self.model_dir)
 
     def _train_epoch(self, epoch, rate, total):
-        self.step.strategy.start_epoch(epoch)
+        self.step.weighting.start_epoch(epoch)
         skip = int(self.batch_done.numpy())
         with tqdm(total=self.loop.epoch_size, initial=skip, desc=f"epoch {epoch}/{total}", unit="step",
                   disable=not self.progress) as bar:
