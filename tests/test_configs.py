@@ -1,8 +1,13 @@
 """Flags become typed configs once, in the command layer; shared flags mean the same in every command."""
 
+from dataclasses import replace
+
+import pytest
+
+from cari_mtl.commands.argument_files import expand_argument_files
 from cari_mtl.commands.evaluation_flags import evaluation_config, evaluation_parser, parse_evaluation_arguments
 from cari_mtl.commands.training_flags import parse_training_arguments, training_config, training_parser
-from cari_mtl.evaluation.config import EvaluationConfig
+from cari_mtl.evaluation.config import EvaluationConfig, EvaluationConfigError
 from cari_mtl.model.loading import ModelSource
 from cari_mtl.runtime.speed import SpeedOptions
 
@@ -29,6 +34,23 @@ def test_evaluation_flags_give_the_evaluation_config(tmp_path):
                                                "--logs_base_dir", str(tmp_path), "--image_size", "96"])
     assert evaluation_config(args) == EvaluationConfig(ModelSource("M", 96), logs_base_dir=str(tmp_path),
                                                        nrof_folds=4, mode="similarity")
+
+
+def test_evaluation_config_validate_checks_the_ranges_and_the_command_names_the_flag(tmp_path):
+    config = EvaluationConfig(ModelSource("M"))
+    assert config.validate() is config
+    assert replace(config, nrof_folds=1).validate(verification=False).nrof_folds == 1
+    for field, value in (("nrof_folds", 1), ("far", 0.0), ("far", float("nan")), ("batch_size", 0), ("rank_n", 0)):
+        with pytest.raises(EvaluationConfigError) as caught:
+            replace(config, **{field: value}).validate()
+        assert caught.value.field == field and caught.value.value is value
+    parser = evaluation_parser("test", "identify")
+    argv = ["--data_dir", "D", "--model_dir", "M", "--probe", "P", "--gallery", "G", "--lfw_nrof_folds", "1"]
+    assert evaluation_config(parse_evaluation_arguments(parser, argv)).nrof_folds == 1
+    args = parse_evaluation_arguments(evaluation_parser("test", "cavi"), ["--data_dir", "D", "--model_dir", "M",
+                                                                         "--test_pairs", "P", "--lfw_batch_size", "0"])
+    with pytest.raises(ValueError, match=r"^--lfw_batch_size must be a positive integer, got 0; checked before"):
+        evaluation_config(args)
 
 
 def test_shared_flags_have_one_definition():
@@ -67,9 +89,9 @@ def test_the_modern_recipes_parse():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1] / "configs"
-    cpu = training_config(parse_training_arguments([f"@{root / 'cavi_modern_cpu.args'}"]))
+    cpu = training_config(parse_training_arguments(expand_argument_files([f"@{root / 'cavi_modern_cpu.args'}"])))
     assert (cpu.data.image_size, cpu.data.batch_size, cpu.loop.max_nrof_epochs * cpu.loop.epoch_size) == (96, 32, 5000)
     assert (cpu.network.heads["verif_head"], cpu.step.optimizer, cpu.loop.learning_rate_schedule) == (
         "cosface", "AdamW", "cosine")
-    gpu = training_config(parse_training_arguments([f"@{root / 'cavi_modern_gpu.args'}"]))
+    gpu = training_config(parse_training_arguments(expand_argument_files([f"@{root / 'cavi_modern_gpu.args'}"])))
     assert (gpu.data.image_size, gpu.data.batch_size, gpu.speed.mixed_precision) == (160, 256, "bfloat16")

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cari_mtl.data.pipeline import TrainingPipeline, epoch_indices, evaluation_batches, preprocess, resize_tf1, rotate
-from cari_mtl.images.eval_loader import load_eval_batch
+from cari_mtl.data.pipeline import TrainingPipeline, epoch_indices, preprocess, resize_tf1, rotate
 
 SIZE = 24
 NO_SEEDS = tf.zeros([3, 2], tf.int64)
@@ -142,12 +141,6 @@ def test_resume_skip_continues_exactly_after_a_skipped_file(images):
     for (image_a, label_a, _), (image_b, label_b, _) in zip(full[2:], resumed):
         np.testing.assert_array_equal(label_a.numpy(), label_b.numpy())
         np.testing.assert_array_equal(image_a.numpy(), image_b.numpy())
-
-
-def test_evaluation_batches_match_the_original_loader(images):
-    batches = list(evaluation_batches(images, 16, batch_size=4, workers=2))
-    assert [len(batch) for batch in batches] == [4, 4, 2]
-    np.testing.assert_array_equal(np.concatenate(batches), load_eval_batch(images, 16))
 
 
 def test_length_mismatch_is_refused(images):

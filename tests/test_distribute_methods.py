@@ -62,7 +62,7 @@ def compare(out_path):
         trainable_before = [v.numpy() for v in model.trainable_variables]
         step = TrainStep(model, weighting_methods.make_weighting(name, **options), "RMSProp", center_loss_factor=0.1,
                          center_loss_alfa=0.5, distribution=distribution)
-        step.strategy.start_epoch(STAGED_EPOCH)
+        step.weighting.start_epoch(STAGED_EPOCH)
         logs = [{k: float(v) for k, v in step(images, LABELS, IS_CARI, 0.01).items()} for images in batches]
         return before, trainable_before, [v.numpy() for v in model.trainable_variables], logs
 

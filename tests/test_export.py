@@ -1,6 +1,7 @@
 """cari_mtl.export: SavedModel (loaded where cari_mtl cannot be imported), .keras, TFLite, ONNX against
 extract_features."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -22,11 +23,15 @@ COMPARED = ("embeddings", "embeddings_visual", "embeddings_cari", "logits_verif"
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    """An 80 px model directory whose network copy predates the layer registration (as older directories)."""
+    """An 80 px version-1 model directory (no `network` in its config.json, so its copy builds the network)
+    whose network copy predates the layer registration (as older directories)."""
     directory = save_untrained_model(tmp_path_factory.mktemp("model") / "model")
     network_file = directory / MODEL_DEF_NAME
     assert DECORATOR in network_file.read_text()
     network_file.write_text(network_file.read_text().replace(DECORATOR, ""))
+    config = json.loads((directory / "config.json").read_text())
+    del config["network"]
+    (directory / "config.json").write_text(json.dumps({**config, "version": 1}))
     return directory
 
 

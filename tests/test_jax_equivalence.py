@@ -38,8 +38,8 @@ def model_dir(tmp_path_factory):
 
 def tensorflow_run(model_dir, data, name, optimizer):
     model, _ = load_model_dir(model_dir)
-    strategy = weighting_methods.make_weighting(name, static_weights=STATIC_WEIGHTS)
-    step = TrainStep(model, strategy, optimizer, center_loss_factor=CENTER_LOSS_FACTOR, moving_average_decay=0.9)
+    weighting = weighting_methods.make_weighting(name, static_weights=STATIC_WEIGHTS)
+    step = TrainStep(model, weighting, optimizer, center_loss_factor=CENTER_LOSS_FACTOR, moving_average_decay=0.9)
     logs = [{k: float(v) for k, v in step(data["images"][i], data["labels"][i], data["is_cari"][i],
                                            float(data["learning_rates"][i])).items()} for i in range(STEPS)]
     return logs, {v.path: v.numpy() for v in model.variables}, step

@@ -164,11 +164,11 @@ def test_mismatched_inputs_raise_clear_errors():
 def test_classification_and_task_accuracies():
     logits = np.array([[1.0, 2.0], [3.0, 0.0], [0.5, 0.5], [0.0, 1.0]])
     assert metrics.classification_accuracy(logits, [1, 0, 0, 0]) == 0.75  # tie -> class 0
-    visual = np.array([[5.0, 0.0], [0.0, 5.0], [5.0, 0.0], [5.0, 0.0]])
+    photo = np.array([[5.0, 0.0], [0.0, 5.0], [5.0, 0.0], [5.0, 0.0]])
     cari = np.array([[0.0, 5.0], [0.0, 5.0], [0.0, 5.0], [5.0, 0.0]])
     labels = np.array([0, 1, 1, 0])
     is_cari = np.array([False, False, True, True])
-    accuracies = metrics.task_accuracies(visual, cari, labels, is_cari)
+    accuracies = metrics.task_accuracies(photo, cari, labels, is_cari)
     assert accuracies == {"photo": 1.0, "caricature": 1.0, "v2c": 0.5, "c2v": 0.5}
     assert np.isnan(metrics.classification_accuracy(np.zeros((0, 2)), np.zeros(0, int)))
 

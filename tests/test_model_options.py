@@ -92,10 +92,12 @@ def test_shipped_recipes_parse_and_flags_after_them_win():
     from cari_mtl.commands.training_flags import parse_training_arguments
 
     root = Path(__file__).resolve().parents[1]
-    paper = parse_training_arguments([f"@{root / 'configs' / 'cavi_paper.args'}", "--data_dir", "D"])
+    paper = parse_training_arguments(expand_argument_files([f"@{root / 'configs' / 'cavi_paper.args'}",
+                                                         "--data_dir", "D"]))
     assert (paper.image_size, paper.batch_size, paper.keep_probability, paper.learning_rate) == (160, 256, 0.5, -1)
     assert paper.logits_relu is None and paper.data_dir == "D"
-    scratch = parse_training_arguments([f"@{root / 'configs' / 'cavi_from_scratch.args'}", "--seed", "7"])
+    scratch = parse_training_arguments(expand_argument_files([f"@{root / 'configs' / 'cavi_from_scratch.args'}",
+                                                           "--seed", "7"]))
     assert (scratch.image_size, scratch.logits_relu, scratch.seed) == (96, "off", 7)
     schedule = root / scratch.learning_rate_schedule_file
     assert schedule.is_file()

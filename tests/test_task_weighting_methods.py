@@ -37,13 +37,13 @@ def np_task_gradients(kernel):
 def test_uncertainty_moves_each_log_variance_by_its_gradient(network):
     model, step = make_step(network, "uncertainty")
     for _ in range(2):
-        kernel, s = trunk(model), step.strategy.log_variances.numpy().astype(np.float64)
+        kernel, s = trunk(model), step.weighting.log_variances.numpy().astype(np.float64)
         losses = np_task_losses(kernel)
         logs = step(X, LABELS, IS_CARI, LR)
         np.testing.assert_allclose([float(logs[f"w{i}"]) for i in (1, 2, 3)], np.exp(-s), rtol=1e-6)
         weighted = np.exp(-s)[:, None, None] * np_task_gradients(kernel)
         kernel_gradient, s_gradient = np_clip([weighted.sum(axis=0), 1 - np.exp(-s) * losses])
-        np.testing.assert_allclose(step.strategy.log_variances.numpy(), s - LR * s_gradient, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(step.weighting.log_variances.numpy(), s - LR * s_gradient, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(trunk(model), kernel - LR * kernel_gradient, rtol=1e-5, atol=1e-7)
 
 
@@ -75,7 +75,7 @@ def test_gradnorm_updates_the_weights_by_its_rule(network):
         target = (weights * norms).mean() * (ratios / ratios.mean()) ** 1.5
         updated = np.maximum(weights - 0.1 * np.sign(weights * norms - target) * norms, 0)
         weights = 3 * updated / updated.sum()
-        np.testing.assert_allclose(step.strategy.weights.numpy(), weights, rtol=1e-5)
+        np.testing.assert_allclose(step.weighting.weights.numpy(), weights, rtol=1e-5)
 
 
 def conflicting_terms(outputs, labels, is_cari, centers, center_loss_factor):
@@ -176,7 +176,7 @@ def test_staged_trains_only_the_stages_variables(network):
                 4: {"caricature"}, 5: {"trunk", "verification", "photo", "caricature"}}  # epoch 5: joint again
     weights = {1: [1, 1, 1], 2: [1, 0, 0], 3: [0, 1, 0], 4: [0, 0, 1], 5: [1, 1, 1]}
     for epoch, moved in expected.items():
-        step.strategy.start_epoch(epoch)
+        step.weighting.start_epoch(epoch)
         before = {v.path: v.numpy() for v in model.trainable_variables if not v.path.startswith("Logits_lossweights")}
         logs = step(images, labels, is_cari, 0.1)
         changed = {owner(v) for v in model.trainable_variables

@@ -1,4 +1,4 @@
-"""Weighting strategies through the compiled train step, on a toy network with the real weights head.
+"""Task weightings through the compiled train step, on a toy network with the real weights head.
 
 The toy: x [B, 2] → Dense "trunk" (Θ) → h [B, 3] → the network's `Logits_lossweights` head (Ψ).
 Task losses are L_i = mean_b (h[b, i] - t_i)^2, so every gradient can be checked against numpy
@@ -75,8 +75,8 @@ def params_of(model):
 
 def run_one_step(network, name, variant, factor=1.0, static_weights=(1.0, 1.0, 1.0)):
     model = toy_model(network, variant, seed=3)
-    strategy = weighting_methods.make_weighting(name, static_weights=static_weights)
-    step = TrainStep(model, strategy, optimizer="SGD", lossweights_lr_factor=factor, loss_terms_fn=toy_terms)
+    method = weighting_methods.make_weighting(name, static_weights=static_weights)
+    step = TrainStep(model, method, optimizer="SGD", lossweights_lr_factor=factor, loss_terms_fn=toy_terms)
     before = params_of(model)
     logs = step(X, LABELS, IS_CARI, LR)
     after = params_of(model)

@@ -134,17 +134,17 @@ def build_cari_graph(images, nrof_classes, seed):
     builder = ReferenceBuilder(seed)
     mixed_7a, prelogits = builder.trunk(images, (1, 1, 1))
     with v1.variable_scope("InceptionResnetV1_expression"):
-        prelogits_visual = builder.tail(mixed_7a, "Repeat")
+        prelogits_photo = builder.tail(mixed_7a, "Repeat")
     with v1.variable_scope("InceptionResnetV1_cari"):
         prelogits_cari = builder.tail(mixed_7a, "Repeat")
     head_input = tf.reshape(mixed_7a, [-1, int(np.prod(mixed_7a.shape[1:]))])
     lossweights_logits = l2_normalize(builder.dense(head_input, 3, "Logits_lossweights"))
     outputs = {
         "embeddings": l2_normalize(prelogits),
-        "embeddings_visual": l2_normalize(prelogits_visual),
+        "embeddings_visual": l2_normalize(prelogits_photo),
         "embeddings_cari": l2_normalize(prelogits_cari),
         "logits_verif": builder.dense(prelogits, nrof_classes, "Logits_verif"),
-        "logits_visual": builder.dense(prelogits_visual, nrof_classes, "Logits", relu=True),
+        "logits_visual": builder.dense(prelogits_photo, nrof_classes, "Logits", relu=True),
         "logits_cari": builder.dense(prelogits_cari, nrof_classes, "Logits_cari", relu=True),
         "lossweights": tf.nn.softmax(lossweights_logits),
     }

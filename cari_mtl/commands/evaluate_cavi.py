@@ -22,6 +22,7 @@ def main(argv=None):
                         help="write the best threshold of this run into the model card of --model_dir (a native "
                              "model directory), replacing the per-epoch one: `verify` then uses it by default")
     args = parse_evaluation_arguments(parser, argv)
+    config = evaluation_config(args)
     from cari_mtl.evaluation.protocols import verify  # TensorFlow, once the flags parsed (not for --help)
     from cari_mtl.model.model_card import set_threshold
     from cari_mtl.model.model_dir import is_model_dir
@@ -30,7 +31,7 @@ def main(argv=None):
         raise ValueError(f"--write_threshold: {args.model_dir} is not a native model directory (a TF1 checkpoint "
                          f"has no model card); convert it first with cari-convert")
     pair_paths, issame = read_cavi_pairs(args.test_pairs, args.data_dir, downsample=args.downsample)
-    log_dir, result = verify(evaluation_config(args), pair_paths, issame,
+    log_dir, result = verify(config, pair_paths, issame,
                              command_line=" ".join(["evaluate_cavi.py", *argv]))
     if args.write_threshold:
         source = (f"evaluate_cavi in {log_dir} ({len(pair_paths)} pairs of {args.test_pairs}, "

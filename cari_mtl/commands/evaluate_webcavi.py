@@ -17,8 +17,9 @@ from cari_mtl.data.webcari import read_webcari_pairs
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_evaluation_arguments(evaluation_parser(__doc__, "webcari"), argv)
+    config = evaluation_config(args)
     from cari_mtl.evaluation.protocols import verify  # TensorFlow, once the flags parsed (not for --help)
     pair_paths, issame = read_webcari_pairs(args.test_pairs, args.data_dir)
-    verify(evaluation_config(args), pair_paths, issame, command_line=" ".join(["evaluate_webcavi.py", *argv]))
+    verify(config, pair_paths, issame, command_line=" ".join(["evaluate_webcavi.py", *argv]))
     return 0
 

@@ -31,9 +31,10 @@ def protocol_folds(probe_dir, gallery_dir, data_dir, nrof_folds, protocol):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_evaluation_arguments(evaluation_parser(__doc__, "identify"), argv)
+    config = evaluation_config(args)
     from cari_mtl.evaluation.protocols import identify  # TensorFlow, once the flags parsed (not for --help)
     protocols = {protocol: protocol_folds(args.probe, args.gallery, args.data_dir, args.lfw_nrof_folds, protocol)
                  for protocol in args.protocols}
-    identify(evaluation_config(args), protocols, command_line=" ".join(["evaluate_webcavi_identify.py", *argv]))
+    identify(config, protocols, command_line=" ".join(["evaluate_webcavi_identify.py", *argv]))
     return 0
 

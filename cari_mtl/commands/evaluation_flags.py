@@ -14,11 +14,13 @@ from cari_mtl.commands.common_flags import (
     add_speed_flags,
     add_verification_flags,
 )
-from cari_mtl.evaluation.config import EvaluationConfig
+from cari_mtl.evaluation.config import EvaluationConfig, EvaluationConfigError
 from cari_mtl.model.source import ModelSource
 from cari_mtl.runtime.options import SpeedOptions
 
 PROTOCOLS = {"C2P": ("C2P",), "P2C": ("P2C",), "both": ("C2P", "P2C")}
+FLAGS = {"batch_size": "lfw_batch_size", "nrof_folds": "lfw_nrof_folds"}  # EvaluationConfig field -> its flag
+HINTS = {"far": " (e.g. --far 0.01 for 1 %)"}
 
 
 def evaluation_parser(description, kind):
@@ -62,18 +64,13 @@ def evaluation_parser(description, kind):
 
 
 def parse_evaluation_arguments(parser, argv):
-    """Parsed flags with their ranges checked; `protocols` (a tuple) added for identification."""
+    """Parsed flags; `protocols` (a tuple) added for identification. The ranges of the EvaluationConfig's
+    fields are checked by `evaluation_config`; --downsample, which is not one, here."""
     args = parser.parse_args(argv)
     if hasattr(args, "protocol"):
         args.protocols = PROTOCOLS[args.protocol]
-    for name in ("lfw_batch_size", "lfw_nrof_folds", "downsample", "rank_n"):
-        if getattr(args, name, 1) < 1:
-            parser.error(f"--{name} must be a positive integer")
-    if not hasattr(args, "protocol") and args.lfw_nrof_folds < 2:
-        parser.error(f"--lfw_nrof_folds must be an integer >= 2 for verification, got {args.lfw_nrof_folds}")
-    if not 0.0 < args.far <= 1.0:  # NaN fails too
-        raise ValueError(f"--far must be a false accept rate in (0, 1], got {args.far} (e.g. --far 0.01 for 1 %); "
-                         f"checked before any data is read")
+    if getattr(args, "downsample", 1) < 1:
+        parser.error("--downsample must be a positive integer")
     return args
 
 
@@ -83,8 +80,9 @@ def model_source(args):
 
 
 def evaluation_config(args):
-    """The EvaluationConfig of parsed evaluation flags (identification has no --seed: its default 0)."""
-    return EvaluationConfig(
+    """The EvaluationConfig of parsed evaluation flags (identification has no --seed: its default 0), its
+    ranges checked: call it before any data is read. A field out of range is a ValueError naming its flag."""
+    config = EvaluationConfig(
         model=model_source(args), logs_base_dir=args.logs_base_dir, features_dir=args.features_dir,
         batch_size=args.lfw_batch_size, nrof_folds=args.lfw_nrof_folds, far=args.far,
         mode=EVALUATE_MODES[args.evaluate_mode], legacy_val=getattr(args, "legacy_val", False),
@@ -92,3 +90,8 @@ def evaluation_config(args):
         rank_n=getattr(args, "rank_n", 10), legacy_rank=getattr(args, "legacy_rank", False),
         speed=SpeedOptions(args.xla, args.mixed_precision),
     )
+    try:
+        return config.validate(verification=not hasattr(args, "protocol"))
+    except EvaluationConfigError as error:
+        raise ValueError(f"--{FLAGS.get(error.field, error.field)} must be {error.allowed}, got {error.value}"
+                         f"{HINTS.get(error.field, '')}; checked before any data is read") from None

@@ -9,7 +9,8 @@ parsed but never used sit in a group of their own and draw a warning when set. T
 beyond the original, the margin heads (--verif_head, --identity_heads, --margin, --margin_scale), --optimizer
 AdamW with --adamw_weight_decay, --learning_rate_schedule cosine with --warmup_steps, and --label_smoothing.
 The wrappers named like the original scripts preset --dataset and --task_weighting through
-`training_parser(defaults=...)`. `@file` arguments are expanded first (cari_mtl.commands.argument_files).
+`training_parser(defaults=...)`. `@file` arguments are expanded before parsing, once, by the training
+command (cari_mtl.commands.argument_files).
 The groups shared with the evaluation commands come from cari_mtl.commands.common_flags.
 """
 
@@ -17,7 +18,6 @@ import argparse
 import dataclasses
 import sys
 
-from cari_mtl.commands.argument_files import expand_argument_files
 from cari_mtl.commands.common_flags import (
     EVALUATE_MODES,
     add_collective_timeout_flag,
@@ -273,7 +273,7 @@ def parse_training_arguments(argv=None, defaults=None, description=None):
     """Parsed flags plus derived values: static_weights and staged_epochs as tuples. A do-nothing flag
     that is set draws a warning."""
     parser = training_parser(description or "Train the dynamic multi-task photo-caricature network.", defaults)
-    args = parser.parse_args(expand_argument_files(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         args.static_weights = tuple(float(w) for w in args.static_weights.split(","))
     except ValueError:

@@ -1,5 +1,5 @@
-"""Input pipelines: tf.data training batches with the original's sampling and augmentation, and
-batched evaluation images through the original evaluation loader (PORTING D7-D13, N13).
+"""The training input pipeline: tf.data batches with the original's sampling and augmentation
+(PORTING D7-D13, N13).
 
 Public API:
     epoch_indices(nrof_images, batch_size, epoch_size, seed, epoch, spare=0) -> int64 [batch_size * epoch_size + spare]
@@ -12,7 +12,6 @@ Public API:
                                    is_caricature int32 [B]) tensors, batches skip..epoch_size-1 of the epoch
         .skips: Skips ({"undecodable_image": occurrences}, a few paths); .skipped_files: path -> occurrences
     TrainingPipeline.from_split(split, image_size, batch_size, epoch_size, **options)
-    evaluation_batches(paths, image_size, batch_size, workers=2) -> iterator of float32 [b, S, S, 3]
 
 Sampling: each epoch draws batch_size * epoch_size indices by walking seeded permutations of the
 training list (the original's shuffling index queue), seeded by (seed, epoch), so an epoch is the
@@ -23,15 +22,13 @@ place is taken by the next index of the epoch's stream, so batches stay full.
 
 import math
 import sys
-from collections import Counter, deque
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 
 import numpy as np
 import tensorflow as tf
 
 from cari_mtl.data.sampling import epoch_indices  # noqa: F401 (part of this module's API)
 from cari_mtl.data.split import Skips
-from cari_mtl.images.eval_loader import load_eval_batch
 from cari_mtl.images.orientation import orientation_of
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -174,18 +171,3 @@ class TrainingPipeline:
             print(f"warning: skipped undecodable image {path} (a corrupt or missing file; "
                   f"{len(self.skipped_files)} distinct so far)", file=sys.stderr)
 
-
-def evaluation_batches(paths, image_size, batch_size, workers=2, standardization="prewhiten"):
-    """float32 [b, S, S, 3] batches of the original evaluation loader (standardise, then resize), in order;
-    up to `workers` batches are decoded ahead in threads. An unreadable image raises ValueError with its path."""
-    paths = list(paths)
-    starts = iter(range(0, len(paths), batch_size))
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        pending = deque()
-        for start in starts:
-            pending.append(pool.submit(load_eval_batch, paths[start:start + batch_size], image_size,
-                                       standardization))
-            if len(pending) > workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()

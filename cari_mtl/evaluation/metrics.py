@@ -265,24 +265,24 @@ def classification_accuracy(logits, labels):
     return float(np.mean(np.argmax(logits, axis=1) == labels))
 
 
-def task_accuracies(logits_visual, logits_cari, labels, is_cari):
+def task_accuracies(logits_photo, logits_cari, labels, is_cari):
     """Identification accuracy of the four tasks of Table 2 (PORTING E11).
 
-    Args: logits_visual, logits_cari [N, K] of the photo and caricature heads; labels [N]; is_cari [N] bool.
+    Args: logits_photo, logits_cari [N, K] of the photo and caricature heads; labels [N]; is_cari [N] bool.
     Returns:
         {"photo": photo branch on photos, "caricature": caricature branch on caricatures, "v2c":
         caricature branch on photos, "c2v": photo branch on caricatures}, fractions (NaN when empty).
     """
     is_cari = np.asarray(is_cari, dtype=bool)
     labels = np.asarray(labels)
-    logits_visual = np.asarray(logits_visual)
+    logits_photo = np.asarray(logits_photo)
     logits_cari = np.asarray(logits_cari)
     photo = ~is_cari
     return {
-        "photo": classification_accuracy(logits_visual[photo], labels[photo]),
+        "photo": classification_accuracy(logits_photo[photo], labels[photo]),
         "caricature": classification_accuracy(logits_cari[is_cari], labels[is_cari]),
         "v2c": classification_accuracy(logits_cari[photo], labels[photo]),
-        "c2v": classification_accuracy(logits_visual[is_cari], labels[is_cari]),
+        "c2v": classification_accuracy(logits_photo[is_cari], labels[is_cari]),
     }
 
 

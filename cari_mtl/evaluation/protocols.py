@@ -74,13 +74,14 @@ def verify(config, pair_paths, issame, command_line=None):
     """Runs the verification protocol on (first, second) path pairs and writes its reports and figures.
 
     Args:
-        config: the EvaluationConfig.
+        config: the EvaluationConfig (its ranges checked first: EvaluationConfigError).
         pair_paths: [(first path, second path)], issame: [bool] per pair.
         command_line: written at the top of the report (default: this process's argv).
     Returns:
         (log_dir, result of metrics.evaluate_verification).
     """
     started = time.time()
+    config.validate(verification=True)
     check_output_dirs(config)
     if not pair_paths:
         raise ValueError("no pairs to evaluate: the pairs file is empty or every pair was filtered out")
@@ -132,7 +133,7 @@ def identify(config, protocols, command_line=None):
     """Rank-1 / Rank-N per protocol over its folds, written as Rank_on_dataset.txt and metrics.json.
 
     Args:
-        config: the EvaluationConfig (rank_n, legacy_rank among others).
+        config: the EvaluationConfig (rank_n, legacy_rank among others; its ranges checked first).
         protocols: {name: [(probe_paths, probe_labels, gallery_paths, gallery_labels), ...]} with one
             entry per fold; labels are comparable identity keys (e.g. upper-cased names).
         command_line: written at the top of the report (default: this process's argv).
@@ -140,6 +141,7 @@ def identify(config, protocols, command_line=None):
         (log_dir, {name: summary with rank1/rankn per fold, their means and stds}).
     """
     started = time.time()
+    config.validate(verification=False)
     check_output_dirs(config)
     everything = [path for folds in protocols.values() for fold in folds for path in fold[0] + fold[2]]
     if not everything:

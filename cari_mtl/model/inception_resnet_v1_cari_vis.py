@@ -24,6 +24,7 @@ import keras
 from keras import layers, ops
 
 from cari_mtl.model import margin_heads
+from cari_mtl.model.input_size import min_image_size
 
 SCOPE_SEP = "."
 BN_MOMENTUM = 0.995
@@ -160,24 +161,6 @@ def reduction_b(x, name, weight_decay=0.0):
     b2 = conv_bn_relu(b2, 256, 3, scope(name, "Branch_2", "Conv2d_1a_3x3"), 2, "valid", wd)
     b3 = layers.MaxPooling2D(3, 2, "valid", name=scope(name, "Branch_3", "MaxPool_1a_3x3"))(x)
     return layers.Concatenate(name=scope(name, "concat"))([b0, b1, b2, b3])
-
-
-def mixed_7a_size(image_size):
-    """Spatial size of Mixed_7a for a square input (<= 0 means the input is too small)."""
-    size = (image_size - 3) // 2 + 1   # Conv2d_1a_3x3, stride 2, VALID
-    size -= 2                          # Conv2d_2a_3x3, VALID
-    size = (size - 3) // 2 + 1         # MaxPool_3a_3x3
-    size -= 2                          # Conv2d_4a_3x3, VALID
-    for _ in range(3):                 # Conv2d_4b_3x3, Mixed_6a, Mixed_7a: 3x3 stride 2 VALID
-        size = (size - 3) // 2 + 1
-    return size
-
-
-def min_image_size():
-    size = 1
-    while mixed_7a_size(size) < 1:
-        size += 1
-    return size
 
 
 def trunk(images, weight_decay=0.0):

@@ -1,15 +1,20 @@
 """The native model directory: Keras weights, a JSON config and a copy of the network file.
 
 Layout of `<dir>/`:
-    config.json        {"format": "cari-mtl-model", "version": 1, "image_size": 160,
+    config.json        {"format": "cari-mtl-model", "version": 2, "network": "inception_resnet_v1_cari_vis",
+                        "image_size": 160,
                         "nrof_classes": K, "lossweights_variant": "cavi", "model_def": <path given>,
                         "image_standardization": "prewhiten", "logits_relu": true,
                         "verif_head": "softmax", "identity_heads": "softmax", "margin": null,
                         "margin_scale": null}
     model.weights.h5   weights of every layer, by layer name (= TF1 scope)
-    model_def.py       the network definition the weights belong to
+    model_def.py       a copy of the network definition the weights belong to
 
-Keeping a copy of the network file makes a directory usable on its own, wherever it is moved.
+`network` names what builds the model: the packaged network (`PACKAGED_NETWORK`), built from the
+package without executing the copy, or `model_def.py`, a user's own `--model_def` file, which is
+imported from the directory's copy (as the original's --model_def imports its file), so such a
+directory is usable on its own wherever it is moved. A version-1 directory (no `network`) is built
+from the package when its copy is the packaged file byte for byte, else from its copy as before.
 Directories are written to a temporary sibling and renamed into place, so a crash never leaves
 a half-written model where a good one was.
 """
@@ -29,7 +34,9 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.weights.h5"
 MODEL_DEF_NAME = "model_def.py"
 FORMAT_NAME = "cari-mtl-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: config.json names its network
+PACKAGED_NETWORK = DEFAULT_MODEL_DEF.stem
+OWN_NETWORK = MODEL_DEF_NAME
 
 
 @dataclass
@@ -88,6 +95,15 @@ def read_config(directory):
     Raises:
         FileNotFoundError without config.json, ValueError for one that is not a cari-mtl config.
     """
+    raw = _read_document(directory)
+    names = ("image_size", "nrof_classes", "lossweights_variant", "model_def", "image_standardization", "logits_relu",
+             "verif_head", "identity_heads", "margin", "margin_scale")
+    fields = {k: raw[k] for k in names if k in raw}
+    return ModelConfig(**fields)
+
+
+def _read_document(directory):
+    """config.json of a model directory as a dict, its format checked."""
     path = Path(directory) / CONFIG_NAME
     try:
         raw = json.loads(path.read_text())
@@ -97,10 +113,7 @@ def read_config(directory):
         raise ValueError(f"{path} is not valid JSON ({error}); re-create the model directory") from None
     if raw.get("format") != FORMAT_NAME:
         raise ValueError(f"{path} is not a cari-mtl model config (format {raw.get('format')!r})")
-    names = ("image_size", "nrof_classes", "lossweights_variant", "model_def", "image_standardization", "logits_relu",
-             "verif_head", "identity_heads", "margin", "margin_scale")
-    fields = {k: raw[k] for k in names if k in raw}
-    return ModelConfig(**fields)
+    return raw
 
 
 def save_model_dir(model, directory, config):
@@ -116,8 +129,10 @@ def save_model_dir(model, directory, config):
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
         model.save_weights(staging / WEIGHTS_NAME)
-        shutil.copyfile(_network_file(config), staging / MODEL_DEF_NAME)
-        document = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **asdict(config)}
+        network_file = _network_file(config)
+        shutil.copyfile(network_file, staging / MODEL_DEF_NAME)
+        network = PACKAGED_NETWORK if network_file.resolve() == DEFAULT_MODEL_DEF else OWN_NETWORK
+        document = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "network": network, **asdict(config)}
         (staging / CONFIG_NAME).write_text(json.dumps(document, indent=2) + "\n")
         _replace_dir(staging, directory)
     except BaseException:
@@ -139,14 +154,42 @@ def load_model_dir(directory, keep_probability=1.0, weight_decay=0.0, **override
     """
     directory = Path(directory)
     config = replace(read_config(directory), **overrides)
-    network_file = directory / MODEL_DEF_NAME
-    network = load_model_def(network_file if network_file.is_file() else config.model_def)
-    model = config.build(keep_probability, weight_decay, network)
+    model = config.build(keep_probability, weight_decay, stored_network(directory))
     weights = directory / WEIGHTS_NAME
     if not weights.is_file():
         raise FileNotFoundError(f"{weights} not found: the model directory {directory} is incomplete")
     load_weights_file(model, weights, config)
     return model, config
+
+
+def copy_model_dir(source, target):
+    """Replaces the model directory `target` atomically by a copy of `source` (a best_model_* folder)."""
+    target = Path(target)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        shutil.copytree(source, staging, dirs_exist_ok=True)
+        _replace_dir(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def stored_network(directory):
+    """The network module that builds a model directory's model: the package's own file for the packaged
+    network (the directory's copy is not executed), else the user's network file it holds (or names)."""
+    directory = Path(directory)
+    raw = _read_document(directory)
+    copy = directory / MODEL_DEF_NAME
+    network = raw.get("network")
+    if network is None and copy.is_file() and copy.read_bytes() == DEFAULT_MODEL_DEF.read_bytes():
+        network = PACKAGED_NETWORK  # a version-1 directory of the packaged network
+    if network == PACKAGED_NETWORK:
+        return load_model_def(DEFAULT_MODEL_DEF)
+    if network not in (None, OWN_NETWORK):
+        raise ValueError(f"{directory / CONFIG_NAME} names the network {network!r}, which this version does not "
+                         f"know ({PACKAGED_NETWORK} or {OWN_NETWORK}); upgrade cari-mtl")
+    return load_model_def(copy if copy.is_file() else raw.get("model_def", DEFAULT_MODEL_DEF))
 
 
 def _network_file(config):

@@ -8,13 +8,14 @@ the allowed range; its message names the training flag that sets the field.
 
 import math
 
-MIN_IMAGE_SIZE = 75  # smallest input whose Inception-ResNet-v1 feature map keeps one pixel
+from cari_mtl.model.input_size import min_image_size
+
 SEED_LIMIT = 2 ** 32
 
 INTEGER_RANGES = {  # field: lowest allowed value
     "data.batch_size": 1, "loop.epoch_size": 1, "loop.max_nrof_epochs": 1, "evaluation.batch_size": 1,
     "evaluation.nrof_folds": 2, "data.downsample": 1, "loop.save_every_n_steps": 0,
-    "network.image_size": MIN_IMAGE_SIZE,
+    "network.image_size": min_image_size(),
 }
 FLOAT_RANGES = {  # field: (low, high, low included); None is the usual value, not checked
     "network.keep_probability": (0.0, 1.0, False), "evaluation.far": (0.0, 1.0, False),

@@ -98,7 +98,7 @@ class JaxTrainStep:
             raise ValueError("--mixed_precision float16 needs the TensorFlow backend (loss scaling); under "
                              "--backend jax use bfloat16 or off")
         self.model = model
-        self.strategy = weighting
+        self.weighting = weighting
         self.loss_scale = None
         self.groups = weighting.groups(model)
         self.steps_per_iteration = len(self.groups) if legacy_global_step else 1
@@ -173,7 +173,7 @@ class JaxTrainStep:
             outputs = {name: value.astype(jnp.float32) for name, value in outputs.items()}
             task_losses, cross_entropies, center1 = step_math.task_losses(outputs, labels, is_cari, centers,
                                                                         self.center_loss_factor)
-            task_weights = self.strategy.task_weights(outputs)
+            task_weights = self.weighting.task_weights(outputs)
             objectives = step_math.objectives(task_weights, task_losses)
             return objectives, (outputs, non_trainable, task_losses, cross_entropies, center1, task_weights)
 

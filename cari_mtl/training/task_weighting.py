@@ -1,4 +1,4 @@
-"""Task-weighting methods of the multi-task literature as train-step strategies (docs/TASK_WEIGHTING.md).
+"""Task-weighting methods of the multi-task literature as train-step weightings (docs/TASK_WEIGHTING.md).
 
     uncertainty  Kendall, Gal, Cipolla (CVPR 2018): learned log-variances s, L = sum exp(-s_i) L_i + s_i
     dwa          Liu, Johns, Davison (CVPR 2019): w = 3 softmax(r / T), r_i = ratio of the task's mean loss
@@ -24,7 +24,7 @@ import tensorflow as tf
 from cari_mtl.runtime import distribute
 from cari_mtl.training import losses, mtl_methods
 from cari_mtl.training.config_checks import check_staged_epochs
-from cari_mtl.training.weighting import HEAD_INPUT, SHARED_FEATURES, Group, Strategy, split_variables
+from cari_mtl.training.weighting import HEAD_INPUT, SHARED_FEATURES, Group, Weighting, split_variables
 
 
 def trunk_variables(model):
@@ -37,7 +37,7 @@ def replicas():
     return context.num_replicas_in_sync if context is not None else 1
 
 
-class EqualWeightsBase(Strategy):
+class EqualWeightsBase(Weighting):
     """Θ on L with one optimizer; Ψ untouched."""
 
     def groups(self, model):

@@ -24,9 +24,10 @@ import tensorflow as tf
 
 from cari_mtl.runtime import distribute
 from cari_mtl.runtime.speed import DynamicLossScale, needs_loss_scale
-from cari_mtl.training import losses, weighting
+from cari_mtl.training import losses
 from cari_mtl.training.ema import MovingAverage
 from cari_mtl.training.optimizers import CLIP_NORM, make_optimizer
+from cari_mtl.training.weighting import StepContext, with_shared_features
 
 
 class TrainStep:
@@ -34,7 +35,7 @@ class TrainStep:
 
     Args:
         model: the Keras network (outputs of `build_model`).
-        strategy: the task weighting, any method of cari_mtl.training.weighting_methods (dynamic, naive,
+        weighting: the task weighting, any method of cari_mtl.training.weighting_methods (dynamic, naive,
             static and the six of cari_mtl.training.task_weighting); `from_config` takes a StepConfig.
         optimizer: one of OPTIMIZERS, with TF1 hyper-parameters, for every variable group.
         center_loss_factor, center_loss_alfa: beta of the center loss and the center update rate.
@@ -58,12 +59,12 @@ class TrainStep:
                    step.lossweights_lr_factor, step.moving_average_decay, step.legacy_global_step,
                    distribution=distribution, jit_compile=jit_compile, **options)
 
-    def __init__(self, model, strategy, optimizer="RMSProp", center_loss_factor=0.0, center_loss_alfa=0.95,
+    def __init__(self, model, weighting, optimizer="RMSProp", center_loss_factor=0.0, center_loss_alfa=0.95,
                  lossweights_lr_factor=1.0, moving_average_decay=0.9999, legacy_global_step=False,
                  loss_terms_fn=losses.task_loss_terms, distribution=None, jit_compile=False, optimizer_options=None,
                  learning_rate_schedule=None):
         self.model = model
-        self.strategy = strategy
+        self.weighting = weighting
         self.distribution = distribution or tf.distribute.get_strategy()
         self.replicas = self.distribution.num_replicas_in_sync
         self.center_loss_factor = float(center_loss_factor)
@@ -71,13 +72,13 @@ class TrainStep:
         self.lossweights_lr_factor = float(lossweights_lr_factor)
         self.loss_terms_fn = loss_terms_fn
         self.learning_rate_schedule = learning_rate_schedule
-        if self.replicas > 1 and not strategy.supports_distribution:
-            raise ValueError(f"--task_weighting {strategy.name} does not support --distribute yet: train it on one "
+        if self.replicas > 1 and not weighting.supports_distribution:
+            raise ValueError(f"--task_weighting {weighting.name} does not support --distribute yet: train it on one "
                              f"device (--distribute none)")
         with self.distribution.scope():
-            strategy.build(model)
-        self.forward = weighting.with_shared_features(model) if strategy.needs_shared_features else model
-        self.groups = strategy.groups(model)
+            weighting.build(model)
+        self.forward = with_shared_features(model) if weighting.needs_shared_features else model
+        self.groups = weighting.groups(model)
         self.steps_per_iteration = len(self.groups) if legacy_global_step else 1
         nrof_classes = model.output["logits_verif"].shape[-1]
         embedding_size = model.output["embeddings"].shape[-1]
@@ -104,7 +105,8 @@ class TrainStep:
         objects = {"model": self.model, "centers": self.centers, "ema_shadows": self.ema.shadows,
                    "global_step": self.global_step,
                    **{f"optimizer_{name}": opt for name, opt in self.optimizers.items()},
-                   **{f"strategy_{name}": value for name, value in self.strategy.checkpoint_objects().items()}}
+                   # "strategy_": the key checkpoints were written under before the weighting was so named
+                   **{f"strategy_{name}": value for name, value in self.weighting.checkpoint_objects().items()}}
         if self.loss_scale is not None:
             objects["loss_scale"] = self.loss_scale.scale
         return objects
@@ -120,7 +122,7 @@ class TrainStep:
         """
         return self._compiled(tf.convert_to_tensor(images, tf.float32), tf.convert_to_tensor(labels, tf.int64),
                               tf.convert_to_tensor(is_cari, tf.int64), tf.constant(learning_rate, tf.float32),
-                              trace_key=self.strategy.trace_key)
+                              trace_key=self.weighting.trace_key)
 
     def _iteration(self, images, labels, is_cari, learning_rate, trace_key=None):
         if self.learning_rate_schedule is not None:
@@ -141,18 +143,18 @@ class TrainStep:
 
     def _replica_step(self, images, labels, is_cari, trace_key=None):
         """The iteration on one replica's slice; every loss, weight and update is a global-batch value.
-        `trace_key` only makes the compiled step trace again when the strategy's key changes."""
+        `trace_key` only makes the compiled step trace again when the weighting's key changes."""
         with tf.GradientTape(persistent=True) as tape:
             outputs = {name: tf.cast(value, tf.float32) for name, value in self.forward(images, training=True).items()}
             local = self.loss_terms_fn(outputs, labels, is_cari, self.centers, self.center_loss_factor)
-            local["lossweights_sum"] = tf.reduce_sum(self.strategy.lossweights(outputs), axis=0)
+            local["lossweights_sum"] = tf.reduce_sum(self.weighting.lossweights(outputs), axis=0)
             local["rows"] = tf.cast(tf.shape(labels)[0], tf.float32)
             terms = distribute.with_global_value(local)
             task_losses, cross_entropies, center1 = losses.reduce_task_losses(terms)
             batch_mean_lossweights = (terms["lossweights_sum"] / terms["rows"])[None, :]
-            context = weighting.StepContext(tape, task_losses, tf.unstack(task_losses), outputs, self.model)
-            task_weights = self.strategy.task_weights(batch_mean_lossweights, context)
-            objectives = self.strategy.objectives(task_weights, task_losses)
+            context = StepContext(tape, task_losses, tf.unstack(task_losses), outputs, self.model)
+            task_weights = self.weighting.task_weights(batch_mean_lossweights, context)
+            objectives = self.weighting.objectives(task_weights, task_losses)
             targets = dict(objectives)
             if self.loss_scale is not None:
                 targets["L"] = objectives["L"] * self.loss_scale.scale
@@ -160,7 +162,7 @@ class TrainStep:
         del tape
         for group in self.groups:
             self._apply(group, results["gradients"].pop(group.name), results.get("finite"))
-        self.strategy.after_step(context)
+        self.weighting.after_step(context)
         sums, counts = distribute.replica_sum(
             losses.center_update_terms(outputs["embeddings"], labels, self.centers, self.centers.shape[0]))
         self.centers.assign_sub(losses.center_delta(sums, counts, self.center_loss_alfa))
@@ -181,7 +183,7 @@ class TrainStep:
         scale = self.loss_scale.scale if self.loss_scale is not None else None
         gradients = {}
         for group in self.groups:
-            grads = self.strategy.group_gradients(tape, group, targets, context)
+            grads = self.weighting.group_gradients(tape, group, targets, context)
             self._updated_variables[group.name] = [v for g, v in zip(grads, group.variables) if g is not None]
             gradients[group.name] = [g for g in grads if g is not None]
         gradients = distribute.replica_sum(gradients)

@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from cari_mtl.model.model_card import write_model_card
-from cari_mtl.model.model_dir import save_model_dir
+from cari_mtl.model.model_dir import copy_model_dir, save_model_dir
 from cari_mtl.runtime import finite_check
 from cari_mtl.training.dead_heads import DeadHeadGuard
 from cari_mtl.training.epoch_evaluation import METRIC_KEYS, EpochEvaluator, check_folds
@@ -122,7 +122,7 @@ class Trainer:
         raise TrainingInterrupted(self.stop.signum, int(self.step.global_step.numpy()), path, self.model_dir)
 
     def _train_epoch(self, epoch, rate, total):
-        self.step.strategy.start_epoch(epoch)
+        self.step.weighting.start_epoch(epoch)
         skip = int(self.batch_done.numpy())
         with tqdm(total=self.loop.epoch_size, initial=skip, desc=f"epoch {epoch}/{total}", unit="step",
                   disable=not self.progress) as bar:
@@ -179,7 +179,7 @@ class Trainer:
             if not np.isnan(metrics[key]) and metrics[key] > best[key]:
                 best[key] = metrics[key]
                 if key in BEST_MODEL_DIRS:
-                    _copy_model_dir(epoch_dir, self.model_dir / BEST_MODEL_DIRS[key])
+                    copy_model_dir(epoch_dir, self.model_dir / BEST_MODEL_DIRS[key])
                 save_improved_features(self.logs, key, features)
         self.best.assign([best[k] for k in METRIC_KEYS])
         self.logs.epoch(step, epoch, metrics, previous)
@@ -190,15 +190,3 @@ class Trainer:
         for old in sorted(self.model_dir.glob("epoch_*"))[:-EPOCH_MODELS_KEPT]:
             shutil.rmtree(old, ignore_errors=True)
 
-
-def _copy_model_dir(source, target):
-    """Atomic replace of `target` by a copy of the native model directory `source`."""
-    staging = target.with_name(f".{target.name}.staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging)
-    retired = target.with_name(f".{target.name}.old")
-    shutil.rmtree(retired, ignore_errors=True)
-    if target.exists():
-        target.rename(retired)
-    staging.rename(target)
-    shutil.rmtree(retired, ignore_errors=True)

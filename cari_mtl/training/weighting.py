@@ -1,4 +1,4 @@
-"""Task-weighting strategies: which weights multiply L1..L3 and which variables learn from what.
+"""Task weightings: which weights multiply L1..L3 and which variables learn from what.
 
     dynamic (proposed)  w from the weights head Ψ; Θ (everything else) trained on L by one
                         optimizer, Ψ trained on L4 = sum w_i / (L_i + sigma) by a second one.
@@ -7,9 +7,9 @@
     static              w fixed from --static_weights; Ψ is not trained. One weight 1 and the
                         others 0 gives the paper's single-task baselines.
 
-A strategy answers three questions for the train step: the task weights [3] of a batch, the
+A weighting answers three questions for the train step: the task weights [3] of a batch, the
 variable groups (each with its own optimizer), and the loss each group minimises. The methods of
-the multi-task literature (cari_mtl.training.task_weighting) also use the hooks of `Strategy`:
+the multi-task literature (cari_mtl.training.task_weighting) also use the hooks of `Weighting`:
 their own variables, the per-step context (tape, task losses, outputs), gradients per group and
 an update after the step.
 """
@@ -35,9 +35,9 @@ class Group:
 
 @dataclass
 class StepContext:
-    """What one replica's iteration knows when the strategy is asked for its weights: the (persistent)
+    """What one replica's iteration knows when the weighting is asked for its weights: the (persistent)
     tape, the global task losses [3] and each of them as a scalar recorded by the tape (for
-    gradients taken after the forward pass), the network's outputs and the model. Strategies may
+    gradients taken after the forward pass), the network's outputs and the model. Weightings may
     stash values in `extra` for `after_step`."""
     tape: object
     task_losses: object
@@ -47,9 +47,9 @@ class StepContext:
     extra: dict = field(default_factory=dict)
 
 
-class Strategy:
+class Weighting:
     """Defaults of every hook: no variables of its own, L = sum w_i L_i and L4, plain gradients."""
-    name = "strategy"
+    name = "weighting"
     supports_distribution = True
     needs_shared_features = False
     trace_key = None  # a value the compiled step is traced per (the stage of `staged`)
@@ -58,7 +58,7 @@ class Strategy:
         return dataset
 
     def build(self, model):
-        """Creates the strategy's own variables (called under the distribution scope)."""
+        """Creates the weighting's own variables (called under the distribution scope)."""
 
     def checkpoint_objects(self):
         return {}
@@ -93,7 +93,7 @@ def split_variables(model):
     return theta, psi
 
 
-class Dynamic(Strategy):
+class Dynamic(Weighting):
     """The proposed method: two optimizers, Θ on L, Ψ on L4.
 
     detach_weights_input: Ψ sees the trunk features through a stop-gradient, so L's gradient no
@@ -135,7 +135,7 @@ class Naive(Dynamic):
         return (Group("theta", "L", theta + psi),)
 
 
-class Static(Strategy):
+class Static(Weighting):
     """Fixed weights (w1, w2, w3); Ψ stays untouched."""
     name = "static"
 
