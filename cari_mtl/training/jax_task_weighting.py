@@ -1,8 +1,8 @@
 """The task-weighting methods of the literature under the JAX backend, with the semantics of their
-TensorFlow versions (cari_mtl.training.task_weighting, docs/TASK_WEIGHTING.md): uncertainty. Each
-is a JaxWeighting whose own arrays (log-variances) live in the jitted step's state, so the .npz
-checkpoints hold them and a resume is exact. `make_jax_weighting` builds any method a JAX run can
-train, and refuses the others in one line."""
+TensorFlow versions (cari_mtl.training.task_weighting, docs/TASK_WEIGHTING.md): uncertainty, dwa.
+Each is a JaxWeighting whose own arrays (log-variances, loss histories) live in the jitted step's
+state, so the .npz checkpoints hold them and a resume is exact. `make_jax_weighting` builds any
+method a JAX run can train, and refuses the others in one line."""
 
 import jax.numpy as jnp
 import keras
@@ -47,7 +47,32 @@ class Uncertainty(EqualWeightsBase):
                 "L4": step_math.objectives(task_weights, task_losses)["L4"]}
 
 
-METHODS = {kind.name: kind for kind in (Uncertainty,)}
+class DynamicWeightAverage(EqualWeightsBase):
+    """w = 3 softmax(r / T) from the mean task losses of the last two windows of steps."""
+    name = "dwa"
+
+    def __init__(self, dwa_temperature=2.0, dwa_window=1000):
+        super().__init__()
+        self.temperature = float(dwa_temperature)
+        self.window = int(dwa_window)
+
+    def state(self):
+        def zeros():  # one buffer each: the compiled step donates its state
+            return jnp.zeros([NROF_TASKS], jnp.float32)
+
+        return {"params": [], "window_sum": zeros(), "window_steps": jnp.asarray(0, jnp.int32), "previous": zeros(),
+                "before_previous": zeros(), "windows_done": jnp.asarray(0, jnp.int32)}
+
+    def task_weights(self, outputs, state):
+        return weighting_math.dwa_weights(state["previous"], state["before_previous"], state["windows_done"],
+                                          self.temperature)
+
+    def after_step(self, state, task_losses, extras):
+        history = weighting_math.dwa_after_step(state, task_losses, self.window)
+        return {**state, **history}
+
+
+METHODS = {kind.name: kind for kind in (Uncertainty, DynamicWeightAverage)}
 NAMES = JAX_WEIGHTINGS + tuple(METHODS)
 
 

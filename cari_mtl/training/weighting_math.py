@@ -10,3 +10,24 @@ def uncertainty_objective(task_losses, log_variances):
     """sum_i exp(-s_i) L_i + s_i (Kendall, Gal, Cipolla); its task weights are exp(-s_i)."""
     return ops.sum(ops.exp(-log_variances) * task_losses + log_variances)
 
+
+def dwa_weights(previous, before_previous, windows_done, temperature):
+    """K softmax(r / T), r_i = mean loss of the last window / of the one before (Liu, Johns, Davison);
+    1 until two windows are done."""
+    ratios = previous / ops.maximum(before_previous, 1e-12)
+    weights = ops.cast(ops.size(ratios), ratios.dtype) * ops.softmax(ratios / temperature)
+    return ops.where(windows_done >= 2, weights, ops.ones_like(weights))
+
+
+def dwa_after_step(history, task_losses, window):
+    """The loss history after one step: the running window sum, and the two last windows' means."""
+    window_sum = history["window_sum"] + task_losses
+    window_steps = history["window_steps"] + 1
+    closing = window_steps >= window
+    mean = window_sum / ops.cast(ops.maximum(window_steps, 1), "float32")
+    return {"window_sum": ops.where(closing, ops.zeros_like(window_sum), window_sum),
+            "window_steps": ops.where(closing, ops.zeros_like(window_steps), window_steps),
+            "previous": ops.where(closing, mean, history["previous"]),
+            "before_previous": ops.where(closing, history["previous"], history["before_previous"]),
+            "windows_done": history["windows_done"] + ops.cast(closing, "int32")}
+
