@@ -1,7 +1,8 @@
 """The task-weighting methods of the literature under the JAX backend, with the semantics of their
-TensorFlow versions (cari_mtl.training.task_weighting, docs/TASK_WEIGHTING.md): uncertainty, dwa.
-Each is a JaxWeighting whose own arrays (log-variances, loss histories) live in the jitted step's
-state, so the .npz checkpoints hold them and a resume is exact. `make_jax_weighting` builds any
+TensorFlow versions (cari_mtl.training.task_weighting, docs/TASK_WEIGHTING.md): uncertainty, dwa,
+staged. Each is a JaxWeighting whose own arrays (log-variances, loss histories, learned
+weights) live in the jitted step's state, so the .npz checkpoints hold them and a resume is exact;
+the stage of `staged` follows the epoch, as under TensorFlow. `make_jax_weighting` builds any
 method a JAX run can train, and refuses the others in one line."""
 
 import jax.numpy as jnp
@@ -9,9 +10,18 @@ import keras
 
 from cari_mtl.training import step_math, weighting_math, weighting_methods
 from cari_mtl.training.config import StepConfig
+from cari_mtl.training.config_checks import check_staged_epochs
 from cari_mtl.training.jax_step import JAX_WEIGHTINGS, JaxGroup, JaxWeighting
 
 NROF_TASKS = 3
+HEAD_INPUT = "Logits_lossweights_input"  # the layer flattening the trunk's output for Ψ
+TASK_OUTPUTS = (("embeddings", "logits_verif"), ("embeddings_visual", "logits_visual"),
+                ("embeddings_cari", "logits_cari"))
+
+
+def trunk_ids(model):
+    """ids of the shared trunk's trainable variables: everything upstream of the features Ψ reads."""
+    return [id(v) for v in keras.Model(model.input, model.get_layer(HEAD_INPUT).input).trainable_variables]
 
 
 class EqualWeightsBase(JaxWeighting):
@@ -72,7 +82,44 @@ class DynamicWeightAverage(EqualWeightsBase):
         return {**state, **history}
 
 
-METHODS = {kind.name: kind for kind in (Uncertainty, DynamicWeightAverage)}
+class Staged(EqualWeightsBase):
+    """A joint stage (w = 1), then one stage per task in which only that task's branch (and the trunk for
+    the verification task) learns from that task's loss; stage lengths in epochs, repeated."""
+    name = "staged"
+
+    def __init__(self, staged_epochs=(1, 1, 1, 1)):
+        super().__init__()
+        self.epochs = check_staged_epochs(staged_epochs)
+        self.trace_key = 0  # the stage: 0 joint, 1 + task index
+
+    def groups(self, model):
+        trunk = set(trunk_ids(model))
+        own = [{id(v) for v in keras.Model(model.input, [model.output[k] for k in keys]).trainable_variables} - trunk
+               for keys in TASK_OUTPUTS]
+        self.trained = [None, trunk | own[0], own[1], own[2]]  # per stage; None: everything
+        return super().groups(model)
+
+    def start_epoch(self, epoch):
+        position = (epoch - 1) % sum(self.epochs)
+        stage = 0
+        while position >= self.epochs[stage]:
+            position -= self.epochs[stage]
+            stage += 1
+        self.trace_key = stage
+
+    def task_weights(self, outputs, state):
+        if self.trace_key == 0:
+            return jnp.ones([NROF_TASKS], jnp.float32)
+        return jnp.eye(NROF_TASKS, dtype=jnp.float32)[self.trace_key - 1]
+
+    def group_gradients(self, group, gradients, task_gradient):
+        trained = self.trained[self.trace_key]
+        if trained is None:
+            return gradients
+        return [g if id(v) in trained else None for g, v in zip(gradients, group.variables)]
+
+
+METHODS = {kind.name: kind for kind in (Uncertainty, DynamicWeightAverage, Staged)}
 NAMES = JAX_WEIGHTINGS + tuple(METHODS)
 
 
