@@ -53,7 +53,7 @@ def tensorflow_run(model_dir, data, name, optimizer):
 
 
 CASES = (("dynamic", "RMSProp"), ("static", "RMSProp"), ("naive", "Momentum"), ("dynamic", "Adam"),
-         ("uncertainty", "RMSProp"), ("dwa", "Momentum"), ("staged", "RMSProp"))
+         ("uncertainty", "RMSProp"), ("dwa", "Momentum"), ("staged", "RMSProp"), ("gradnorm", "RMSProp"))
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The task-weighting methods of the literature under the JAX backend, with the semantics of their
 TensorFlow versions (cari_mtl.training.task_weighting, docs/TASK_WEIGHTING.md): uncertainty, dwa,
-staged. Each is a JaxWeighting whose own arrays (log-variances, loss histories, learned
+staged, gradnorm. Each is a JaxWeighting whose own arrays (log-variances, loss histories, learned
 weights) live in the jitted step's state, so the .npz checkpoints hold them and a resume is exact;
 the stage of `staged` follows the epoch, as under TensorFlow. `make_jax_weighting` builds any
 method a JAX run can train, and refuses the others in one line."""
@@ -119,7 +119,41 @@ class Staged(EqualWeightsBase):
         return [g if id(v) in trained else None for g, v in zip(gradients, group.variables)]
 
 
-METHODS = {kind.name: kind for kind in (Uncertainty, DynamicWeightAverage, Staged)}
+class GradNorm(EqualWeightsBase):
+    """Weights learned so that ||d(w_i L_i)/dW|| at the last shared kernel W follows mean(G) r_i^alpha."""
+    name = "gradnorm"
+
+    def __init__(self, gradnorm_alpha=1.5, gradnorm_lr=0.025):
+        super().__init__()
+        self.alpha = float(gradnorm_alpha)
+        self.learning_rate = float(gradnorm_lr)
+
+    def state(self):
+        return {"params": [], "weights": jnp.ones([NROF_TASKS], jnp.float32),
+                "initial_losses": jnp.zeros([NROF_TASKS], jnp.float32)}
+
+    def groups(self, model):
+        trunk = set(trunk_ids(model))
+        self.shared_kernel = [i for i, v in enumerate(model.trainable_variables)
+                              if id(v) in trunk and len(v.shape) > 1][-1]
+        return super().groups(model)
+
+    def task_weights(self, outputs, state):
+        return state["weights"]
+
+    def extras(self, task_gradient, state):
+        return {"norms": jnp.stack([jnp.linalg.norm(task_gradient(task)[0][self.shared_kernel])
+                                    for task in range(NROF_TASKS)])}
+
+    def after_step(self, state, task_losses, extras):
+        started = jnp.any(state["initial_losses"] > 0)
+        initial = jnp.where(started, state["initial_losses"], task_losses)
+        weights = weighting_math.gradnorm_update(state["weights"], extras["norms"], task_losses, initial,
+                                                 self.alpha, self.learning_rate)
+        return {**state, "weights": weights, "initial_losses": initial}
+
+
+METHODS = {kind.name: kind for kind in (Uncertainty, DynamicWeightAverage, Staged, GradNorm)}
 NAMES = JAX_WEIGHTINGS + tuple(METHODS)
 
 

@@ -31,3 +31,13 @@ def dwa_after_step(history, task_losses, window):
             "before_previous": ops.where(closing, history["previous"], history["before_previous"]),
             "windows_done": history["windows_done"] + ops.cast(closing, "int32")}
 
+
+def gradnorm_update(weights, gradient_norms, task_losses, initial_losses, alpha, learning_rate):
+    """GradNorm's weights after one gradient step on L_grad = sum_i |w_i n_i - mean(w n) r_i^alpha|
+    (target held constant, Chen et al.), clipped at 0 and renormalised to sum K.
+    `gradient_norms` n_i: ||dL_i/dW|| at the last shared layer; r_i the relative inverse training rate."""
+    norms = weights * gradient_norms
+    ratios = task_losses / initial_losses
+    target = ops.mean(norms) * (ratios / ops.mean(ratios)) ** alpha
+    updated = ops.maximum(weights - learning_rate * ops.sign(norms - target) * gradient_norms, 0.0)
+    return ops.cast(ops.size(weights), "float32") * updated / ops.sum(updated)
