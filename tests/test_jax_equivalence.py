@@ -107,3 +107,14 @@ def test_data_parallel_on_two_devices_equals_one_device(model_dir, jax_results, 
             np.testing.assert_allclose(two[key], one[key], rtol=1e-4, atol=1e-6, err_msg=key)
         elif "seed_generator" not in key:
             np.testing.assert_allclose(two[key], one[key], rtol=1e-5, atol=1e-5, err_msg=key)
+
+
+@requires_jax
+def test_jax_refuses_the_weightings_it_does_not_train_in_one_line():
+    from cari_mtl.training.jax_task_weighting import make_jax_weighting
+
+    for name in ("pcgrad", "mgda"):
+        with pytest.raises(ValueError, match=f"^--task_weighting {name} needs the TensorFlow backend"):
+            make_jax_weighting(name)
+    assert make_jax_weighting("dwa", dwa_window=5, static_weights=(1, 1, 1)).window == 5
+    assert make_jax_weighting("staged", staged_epochs=(2, 1, 1, 1)).epochs == (2, 1, 1, 1)
