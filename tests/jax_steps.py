@@ -13,17 +13,21 @@ import jax
 import numpy as np
 
 from cari_mtl.model.model_dir import load_model_dir
-from cari_mtl.training.jax_step import JaxTrainStep, JaxWeighting
+from cari_mtl.training.jax_step import JaxTrainStep
+from cari_mtl.training.jax_task_weighting import make_jax_weighting
 
 
 def main(model_dir, batches_file, output, weighting, optimizer):
     batches = np.load(batches_file)
     model, _ = load_model_dir(model_dir)
-    step = JaxTrainStep(model, JaxWeighting(weighting, static_weights=tuple(batches["static_weights"])), optimizer,
+    weighting = make_jax_weighting(weighting, static_weights=tuple(batches["static_weights"]),
+                                   dwa_window=int(batches["dwa_window"]))
+    step = JaxTrainStep(model, weighting, optimizer,
                         center_loss_factor=float(batches["center_loss_factor"]), moving_average_decay=0.9,
                         devices=jax.devices())
     logs = []
     for index in range(len(batches["images"])):
+        weighting.start_epoch(int(batches["epochs"][index]))
         values = step(batches["images"][index], batches["labels"][index], batches["is_cari"][index],
                       float(batches["learning_rates"][index]))
         logs.append({key: float(value) for key, value in values.items()})
@@ -32,6 +36,10 @@ def main(model_dir, batches_file, output, weighting, optimizer):
     arrays.update({f"var/{v.path}": np.asarray(v.value) for v in model.variables})
     arrays["centers"] = np.asarray(step.state["centers"])
     arrays["devices"] = np.array(len(jax.devices()))
+    arrays.update({f"weighting/{key}": np.asarray(value) for key, value in step.state["weighting"].items()
+                   if key != "params"})
+    if step.state["weighting"]["params"]:
+        arrays["weighting/params"] = np.concatenate([np.ravel(p) for p in step.state["weighting"]["params"]])
     arrays["ema"] = np.concatenate([np.ravel(np.asarray(value)) for value in step.state["ema"]])
     np.savez(output, **arrays)
 

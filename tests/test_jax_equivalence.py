@@ -1,6 +1,8 @@
 """Three train steps under JAX equal three under TensorFlow (issue 21): the toy network of
 tests/small_network.py from one model directory, the same batches, dropout off; the TensorFlow
-TrainStep is the reference. Logged losses and weights within 1e-4 relative, variables within 1e-5."""
+TrainStep is the reference. Logged losses and weights within 1e-4 relative, variables within 1e-5.
+Every task weighting JAX trains is a case; each step starts "epoch" EPOCHS[i] (the stages of `staged`:
+verification, photo, caricature), the DWA window is one step (its weights move from the third step)."""
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ LOGGED = ("L", "L1", "L2", "L3", "L4", "CE1", "CE2", "CE3", "w1", "w2", "w3", "c
           "acc_verif", "acc_photo", "acc_cari", "global_step")
 STATIC_WEIGHTS = (1.0, 0.5, 0.25)
 CENTER_LOSS_FACTOR = 0.01
+EPOCHS, DWA_WINDOW = (2, 3, 4), 1
 
 
 def batches():
@@ -24,7 +27,8 @@ def batches():
     return {"images": rng.normal(size=(STEPS, BATCH, IMAGE_SIZE, IMAGE_SIZE, 3)).astype(np.float32),
             "labels": rng.integers(0, CLASSES, size=(STEPS, BATCH)),
             "is_cari": np.tile(is_cari, (STEPS, 1)), "learning_rates": np.array([0.05, 0.05, 0.02]),
-            "static_weights": np.array(STATIC_WEIGHTS), "center_loss_factor": np.array(CENTER_LOSS_FACTOR)}
+            "static_weights": np.array(STATIC_WEIGHTS), "center_loss_factor": np.array(CENTER_LOSS_FACTOR),
+            "epochs": np.array(EPOCHS), "dwa_window": np.array(DWA_WINDOW)}
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +42,18 @@ def model_dir(tmp_path_factory):
 
 def tensorflow_run(model_dir, data, name, optimizer):
     model, _ = load_model_dir(model_dir)
-    weighting = weighting_methods.make_weighting(name, static_weights=STATIC_WEIGHTS)
+    weighting = weighting_methods.make_weighting(name, static_weights=STATIC_WEIGHTS, dwa_window=DWA_WINDOW)
     step = TrainStep(model, weighting, optimizer, center_loss_factor=CENTER_LOSS_FACTOR, moving_average_decay=0.9)
-    logs = [{k: float(v) for k, v in step(data["images"][i], data["labels"][i], data["is_cari"][i],
-                                           float(data["learning_rates"][i])).items()} for i in range(STEPS)]
+    logs = []
+    for i in range(STEPS):
+        weighting.start_epoch(EPOCHS[i])
+        logs.append({k: float(v) for k, v in step(data["images"][i], data["labels"][i], data["is_cari"][i],
+                                                   float(data["learning_rates"][i])).items()})
     return logs, {v.path: v.numpy() for v in model.variables}, step
 
 
-CASES = (("dynamic", "RMSProp"), ("static", "RMSProp"), ("naive", "Momentum"), ("dynamic", "Adam"))
+CASES = (("dynamic", "RMSProp"), ("static", "RMSProp"), ("naive", "Momentum"), ("dynamic", "Adam"),
+         ("uncertainty", "RMSProp"), ("dwa", "Momentum"), ("staged", "RMSProp"), ("gradnorm", "RMSProp"))
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +85,12 @@ def test_three_jax_steps_equal_three_tensorflow_steps(model_dir, jax_results, na
     np.testing.assert_allclose(jax_result["centers"], step.centers.numpy(), rtol=1e-5, atol=1e-5)
     shadows = np.concatenate([np.ravel(shadow.numpy()) for shadow in step.ema.shadows])
     np.testing.assert_allclose(jax_result["ema"], shadows, rtol=1e-5, atol=1e-5)
+    own = {key: value.numpy() for key, value in step.weighting.checkpoint_objects().items()}
+    for key in jax_result.files:
+        if key.startswith("weighting/"):
+            name_in_tf = "log_variances" if key == "weighting/params" else key.split("/", 1)[1]
+            np.testing.assert_allclose(jax_result[key], own.pop(name_in_tf), rtol=1e-5, atol=1e-6, err_msg=key)
+    assert not own, f"state of {name} not compared: {sorted(own)}"
 
 
 @requires_jax
@@ -93,3 +107,14 @@ def test_data_parallel_on_two_devices_equals_one_device(model_dir, jax_results, 
             np.testing.assert_allclose(two[key], one[key], rtol=1e-4, atol=1e-6, err_msg=key)
         elif "seed_generator" not in key:
             np.testing.assert_allclose(two[key], one[key], rtol=1e-5, atol=1e-5, err_msg=key)
+
+
+@requires_jax
+def test_jax_refuses_the_weightings_it_does_not_train_in_one_line():
+    from cari_mtl.training.jax_task_weighting import make_jax_weighting
+
+    for name in ("pcgrad", "mgda"):
+        with pytest.raises(ValueError, match=f"^--task_weighting {name} needs the TensorFlow backend"):
+            make_jax_weighting(name)
+    assert make_jax_weighting("dwa", dwa_window=5, static_weights=(1, 1, 1)).window == 5
+    assert make_jax_weighting("staged", staged_epochs=(2, 1, 1, 1)).epochs == (2, 1, 1, 1)

@@ -5,7 +5,7 @@ Any other training flag would be ignored, so it is refused by name. One exceptio
 run.json, so that a later `--resume` keeps it.
 """
 
-RESUME_FLAGS = ("--resume", "--models_base_dir")
+RESUME_FLAGS = ("--resume", "--models_base_dir", "--backend")  # --backend: which backend reads the run
 EXTENDING_FLAGS = ("--max_nrof_epochs",)
 
 

@@ -2,8 +2,8 @@
 policy, data, network, step, epochs) with the JAX step, the in-memory pipeline and .npz checkpoints.
 
 `--distribute mirrored` is data parallel over the local devices (jax_step). What stays
-TensorFlow-only says so in one line: --distribute multiworker, the weightings other than dynamic /
-naive / static, a TF1 checkpoint as --pretrained_model (convert it first, under TensorFlow).
+TensorFlow-only says so in one line: --distribute multiworker, the weightings JAX does not train
+(cari_mtl.training.jax_task_weighting), a TF1 checkpoint as --pretrained_model (convert it first, under TensorFlow).
 """
 
 import sys
@@ -15,8 +15,10 @@ import keras
 from cari_mtl.data.array_pipeline import ArrayPipeline
 from cari_mtl.data.split import Skips, report_skips
 from cari_mtl.runtime.speed import apply_mixed_precision
+from cari_mtl.training import weighting_methods
 from cari_mtl.training.config import resolved_config
-from cari_mtl.training.jax_step import JaxTrainStep, JaxWeighting
+from cari_mtl.training.jax_step import JaxTrainStep
+from cari_mtl.training.jax_task_weighting import make_jax_weighting
 from cari_mtl.training.jax_trainer import JaxTrainer, find_jax_resume_point
 from cari_mtl.training.log_truncation import cut_logs
 from cari_mtl.training.model_setup import build_model, check_pretrained_image_size
@@ -57,8 +59,7 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
     config.validate()
     check_jax_config(config)
     settings = config.step
-    weighting = JaxWeighting(settings.task_weighting, settings.loss_weight_base, settings.static_weights,
-                             settings.weighting_options.detach_weights_input)
+    weighting = make_jax_weighting(settings.task_weighting, **weighting_methods.step_options(settings))
     check_pretrained_image_size(config.network)
     model_dir, log_dir = claim_run_dirs(config, {**(run_settings or {}), "backend": "jax"}, resume_dir)
     if resume_dir is not None:

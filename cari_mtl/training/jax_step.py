@@ -5,8 +5,10 @@ The thin backend-specific part of the step (docs/ARCHITECTURE.md, "Backends"): t
 both optimizers' slots, shared centers, moving averages, global step) and each group's gradient is a
 pullback of one `jax.vjp` of the forward pass (Θ pulls back L, Ψ pulls back L4; XLA drops what a
 group does not use). The optimizers are the same Keras objects as the TensorFlow step's
-(cari_mtl.training.optimizers, TF1 numerics), applied with `stateless_apply`. Under JAX the
-weightings are dynamic, naive and static; the others need the TensorFlow backend.
+(cari_mtl.training.optimizers, TF1 numerics), applied with `stateless_apply`. The weightings are
+dynamic, naive and static (JaxWeighting) and the literature's methods of
+cari_mtl.training.jax_task_weighting, whose own state (learned parameters, loss histories) is part
+of the step's state and whose hooks are those of JaxWeighting.
 
 Data parallel (`devices`): the batch is split along its first axis over a one-axis mesh of the
 devices and the state is replicated; the jitted step is still the global-batch program (XLA's
@@ -14,6 +16,7 @@ partitioner inserts the all-reduces), so every mean, the task weights, the batch
 and the center update are those of the global batch, as on one device.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import jax
@@ -29,11 +32,13 @@ JAX_WEIGHTINGS = ("dynamic", "naive", "static")
 
 @dataclass(frozen=True)
 class JaxGroup:
-    """Variables (indices into model.trainable_variables) updated by one optimizer from one objective."""
+    """Variables (indices into model.trainable_variables, then into the weighting's own parameters)
+    updated by one optimizer from one objective."""
     name: str
     objective: str
     indices: tuple
     variables: tuple
+    params: tuple = ()
 
 
 class HostValue:
@@ -53,7 +58,13 @@ class HostValue:
 
 
 class JaxWeighting:
-    """The task weights of dynamic / naive / static, and which variables each optimizer trains."""
+    """The task weights of dynamic / naive / static, and which variables each optimizer trains.
+
+    Also the hooks (with their defaults) of the methods of cari_mtl.training.jax_task_weighting:
+    `state` (the method's arrays in the step's state; its "params" are trained by a group),
+    `objectives`, `extras` and `group_gradients` (with per-task gradients), `after_step`, and
+    `trace_key` (a value the step is compiled per, as the TensorFlow step's)."""
+    trace_key = None
 
     def __init__(self, name, loss_weight_base=(0.0, 0.0, 0.0), static_weights=(1.0, 1.0, 1.0),
                  detach_weights_input=False):
@@ -69,7 +80,10 @@ class JaxWeighting:
     def start_epoch(self, epoch):
         """Nothing to do per epoch (the trainer's hook)."""
 
-    def task_weights(self, outputs):
+    def state(self):
+        return {"params": []}
+
+    def task_weights(self, outputs, state):
         if self.name == "static":
             return jnp.asarray(self.static_weights)
         return jnp.mean(outputs["lossweights"], axis=0) + self.loss_weight_base
@@ -87,6 +101,21 @@ class JaxWeighting:
             specs = (("theta", "L", theta),)
         return tuple(JaxGroup(name, objective, indices, tuple(variables[i] for i in indices))
                      for name, objective, indices in specs)
+
+    def objectives(self, task_weights, task_losses, state):
+        return step_math.objectives(task_weights, task_losses)
+
+    def extras(self, task_gradient, state):
+        """Values the method needs from per-task gradients (`task_gradient(i)`: dL_i/d(variables, params))."""
+        return {}
+
+    def group_gradients(self, group, gradients, task_gradient):
+        """The group's gradients (None: the variable is not updated this step)."""
+        return gradients
+
+    def after_step(self, state, task_losses, extras):
+        """The method's state after the step (its params already updated)."""
+        return state
 
 
 class JaxTrainStep:
@@ -120,14 +149,16 @@ class JaxTrainStep:
             "centers": jnp.zeros((nrof_classes, embedding_size), jnp.float32),
             "ema": [jnp.array(model.trainable_variables[i].value) for g in self.groups for i in g.indices],
             "global_step": jnp.asarray(0, jnp.int32),
+            "weighting": weighting.state(),
         }
+        self.state["ema"] += [jnp.array(self.state["weighting"]["params"][i]) for g in self.groups for i in g.params]
         self.batch_sharding = self.state_sharding = None
         if devices is not None and len(devices) > 1:
             mesh = jax.sharding.Mesh(np.asarray(devices), ("data",))
             self.batch_sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
             self.state_sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
             self.set_state(self.state)
-        self._compiled = jax.jit(self._iteration, donate_argnums=0)
+        self._compiled = jax.jit(self._iteration, donate_argnums=0, static_argnames="trace_key")
 
     def __call__(self, images, labels, is_cari, learning_rate):
         """One iteration on a batch; returns {name: scalar} (the logs of TrainStep)."""
@@ -144,13 +175,15 @@ class JaxTrainStep:
                 raise ValueError(f"--batch_size {batch[0].shape[0]} must be a multiple of the "
                                  f"{len(self.batch_sharding.mesh.devices)} devices")
             batch = jax.device_put(batch, self.batch_sharding)
-        self.state, logs = self._compiled(self.state, *batch, jnp.asarray(learning_rate, jnp.float32))
+        self.state, logs = self._compiled(self.state, *batch, jnp.asarray(learning_rate, jnp.float32),
+                                          trace_key=self.weighting.trace_key)
         return logs
 
     def lowered(self, images, labels, is_cari, learning_rate=0.01, platform=None):
         """The iteration lowered for these argument shapes (jax.stages.Lowered, for its cost analysis),
         for `platform` ('cpu', ...; default the one it runs on)."""
-        traced = self._compiled.trace(self.state, images, labels, is_cari, jnp.asarray(learning_rate, jnp.float32))
+        traced = self._compiled.trace(self.state, images, labels, is_cari, jnp.asarray(learning_rate, jnp.float32),
+                                      trace_key=self.weighting.trace_key)
         return traced.lower(lowering_platforms=(platform,)) if platform else traced.lower()
 
     def set_state(self, state):
@@ -164,36 +197,54 @@ class JaxTrainStep:
         for variable, value in zip(self.model.non_trainable_variables, self.state["non_trainable"]):
             variable.assign(value)
 
-    def _iteration(self, state, images, labels, is_cari, learning_rate):
+    def _iteration(self, state, images, labels, is_cari, learning_rate, trace_key=None):
         centers = state["centers"]
 
-        def forward(trainable):
+        def forward(trainable, params):
             outputs, non_trainable = self.model.stateless_call(trainable, state["non_trainable"], images,
                                                                training=True)
             outputs = {name: value.astype(jnp.float32) for name, value in outputs.items()}
             task_losses, cross_entropies, center1 = step_math.task_losses(outputs, labels, is_cari, centers,
                                                                         self.center_loss_factor)
-            task_weights = self.weighting.task_weights(outputs)
-            objectives = step_math.objectives(task_weights, task_losses)
-            return objectives, (outputs, non_trainable, task_losses, cross_entropies, center1, task_weights)
+            weighting_state = {**state["weighting"], "params": params}
+            task_weights = self.weighting.task_weights(outputs, weighting_state)
+            objectives = self.weighting.objectives(task_weights, task_losses, weighting_state)
+            return ({**objectives, "tasks": task_losses},
+                    (outputs, non_trainable, task_losses, cross_entropies, center1, task_weights))
 
-        objectives, pullback, aux = jax.vjp(forward, state["trainable"], has_aux=True)
+        values, pullback, aux = jax.vjp(forward, state["trainable"], state["weighting"]["params"], has_aux=True)
         outputs, non_trainable, task_losses, cross_entropies, center1, task_weights = aux
-        trainable = list(state["trainable"])
+        objectives = {name: value for name, value in values.items() if name != "tasks"}
+
+        def gradient_of(seed):
+            return pullback({name: seed.get(name, jnp.zeros_like(value)) for name, value in values.items()})
+
+        def task_gradient(task):
+            return gradient_of({"tasks": jax.nn.one_hot(task, len(task_losses), dtype=task_losses.dtype)})
+
+        extras = self.weighting.extras(task_gradient, state["weighting"])
+        trainable, params = list(state["trainable"]), list(state["weighting"]["params"])
         new_optimizers, logs = {}, {}
         for group in self.groups:
-            seed = {name: jnp.asarray(1.0 if name == group.objective else 0.0, value.dtype)
-                    for name, value in objectives.items()}
-            gradients = pullback(seed)[0]
-            gradients, norm = step_math.clip_by_global_norm([gradients[i] for i in group.indices], CLIP_NORM)
+            gradients, param_gradients = gradient_of({group.objective: jnp.ones_like(values[group.objective])})
+            gradients = self.weighting.group_gradients(
+                group, [gradients[i] for i in group.indices] + [param_gradients[i] for i in group.params],
+                task_gradient)
+            kept, norm = step_math.clip_by_global_norm([g for g in gradients if g is not None], CLIP_NORM)
             logs[f"grad_norm_{group.name}"] = norm
-            new_optimizers[group.name], updated = self._apply(group, state["optimizers"][group.name], gradients,
-                                                              [trainable[i] for i in group.indices], learning_rate)
+            kept = iter(kept)
+            gradients = [None if g is None else next(kept) for g in gradients]
+            new_optimizers[group.name], updated = self._apply(
+                group, state["optimizers"][group.name], gradients,
+                [trainable[i] for i in group.indices] + [params[i] for i in group.params], learning_rate)
             for index, value in zip(group.indices, updated):
                 trainable[index] = value
+            for index, value in zip(group.params, updated[len(group.indices):]):
+                params[index] = value
         new_centers = step_math.updated_centers(centers, outputs["embeddings"], labels, self.center_loss_alfa)
         decay = step_math.moving_average_decay(self.moving_average_decay, state["global_step"])
         sources = [trainable[i] for group in self.groups for i in group.indices]
+        sources += [params[i] for group in self.groups for i in group.params]
         ema = [shadow - (1.0 - decay) * (shadow - value) for shadow, value in zip(state["ema"], sources)]
         global_step = state["global_step"] + self.steps_per_iteration
         for index in range(3):
@@ -203,8 +254,9 @@ class JaxTrainStep:
         logs.update(center1=center1, L=objectives["L"], L4=objectives["L4"], learning_rate=learning_rate,
                     global_step=global_step, **step_math.train_accuracies(outputs, labels, is_cari),
                     **step_math.positive_logits(outputs))
+        weighting_state = self.weighting.after_step({**state["weighting"], "params": params}, task_losses, extras)
         new_state = {"trainable": trainable, "non_trainable": non_trainable, "optimizers": new_optimizers,
-                     "centers": new_centers, "ema": ema, "global_step": global_step}
+                     "centers": new_centers, "ema": ema, "global_step": global_step, "weighting": weighting_state}
         return new_state, logs
 
     def _apply(self, group, optimizer_values, gradients, variables, learning_rate):
@@ -213,5 +265,7 @@ class JaxTrainStep:
         factor = self.lossweights_lr_factor if group.name == "psi" else 1.0
         values = [learning_rate * factor if variable is optimizer._learning_rate else value
                   for variable, value in zip(optimizer.variables, optimizer_values)]
-        updated, values = optimizer.stateless_apply(values, gradients, variables)
+        with warnings.catch_warnings():  # a variable without gradient (None) is left as it is, on purpose
+            warnings.filterwarnings("ignore", "Gradients do not exist")
+            updated, values = optimizer.stateless_apply(values, gradients, variables)
         return values, updated

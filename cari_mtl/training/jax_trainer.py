@@ -57,6 +57,7 @@ class JaxTrainer(Trainer):
         self.best = HostValue(np.full(len(METRIC_KEYS), -1.0, np.float32))
         self.manager = SimpleNamespace(latest_checkpoint=None)
         self.evaluator = None
+        self.card = None  # no model card under JAX yet (Trainer writes one per epoch when set)
         self.dead_heads = DeadHeadGuard(model_config.nrof_classes, log_dir, relu=model_config.logits_relu)
         self.stop = StopRequest()
 

@@ -1,0 +1,43 @@
+"""The arithmetic of the literature's task-weighting methods in backend-neutral `keras.ops`: what the
+JAX step computes (cari_mtl.training.jax_task_weighting). The same formulas as the TensorFlow
+functions of cari_mtl.training.mtl_methods, which the TensorFlow step keeps using;
+tests/test_jax_equivalence.py checks that both steps give the same numbers."""
+
+from keras import ops
+
+
+def uncertainty_objective(task_losses, log_variances):
+    """sum_i exp(-s_i) L_i + s_i (Kendall, Gal, Cipolla); its task weights are exp(-s_i)."""
+    return ops.sum(ops.exp(-log_variances) * task_losses + log_variances)
+
+
+def dwa_weights(previous, before_previous, windows_done, temperature):
+    """K softmax(r / T), r_i = mean loss of the last window / of the one before (Liu, Johns, Davison);
+    1 until two windows are done."""
+    ratios = previous / ops.maximum(before_previous, 1e-12)
+    weights = ops.cast(ops.size(ratios), ratios.dtype) * ops.softmax(ratios / temperature)
+    return ops.where(windows_done >= 2, weights, ops.ones_like(weights))
+
+
+def dwa_after_step(history, task_losses, window):
+    """The loss history after one step: the running window sum, and the two last windows' means."""
+    window_sum = history["window_sum"] + task_losses
+    window_steps = history["window_steps"] + 1
+    closing = window_steps >= window
+    mean = window_sum / ops.cast(ops.maximum(window_steps, 1), "float32")
+    return {"window_sum": ops.where(closing, ops.zeros_like(window_sum), window_sum),
+            "window_steps": ops.where(closing, ops.zeros_like(window_steps), window_steps),
+            "previous": ops.where(closing, mean, history["previous"]),
+            "before_previous": ops.where(closing, history["previous"], history["before_previous"]),
+            "windows_done": history["windows_done"] + ops.cast(closing, "int32")}
+
+
+def gradnorm_update(weights, gradient_norms, task_losses, initial_losses, alpha, learning_rate):
+    """GradNorm's weights after one gradient step on L_grad = sum_i |w_i n_i - mean(w n) r_i^alpha|
+    (target held constant, Chen et al.), clipped at 0 and renormalised to sum K.
+    `gradient_norms` n_i: ||dL_i/dW|| at the last shared layer; r_i the relative inverse training rate."""
+    norms = weights * gradient_norms
+    ratios = task_losses / initial_losses
+    target = ops.mean(norms) * (ratios / ops.mean(ratios)) ** alpha
+    updated = ops.maximum(weights - learning_rate * ops.sign(norms - target) * gradient_norms, 0.0)
+    return ops.cast(ops.size(weights), "float32") * updated / ops.sum(updated)
