@@ -95,3 +95,17 @@ def test_the_modern_recipes_parse():
         "cosface", "AdamW", "cosine")
     gpu = training_config(parse_training_arguments(expand_argument_files([f"@{root / 'cavi_modern_gpu.args'}"])))
     assert (gpu.data.image_size, gpu.data.batch_size, gpu.speed.mixed_precision) == (160, 256, "bfloat16")
+
+
+def test_the_jax_step_refuses_the_options_it_does_not_implement():
+    """Under JAX a margin head, label smoothing, the cosine schedule or another AdamW decay would silently
+    train the plain recipe: config_checks names each flag so that the JAX session refuses the run."""
+    from cari_mtl.training.config import LoopConfig, NetworkConfig, StepConfig, TrainingConfig
+    from cari_mtl.training.config_checks import jax_unsupported
+
+    assert jax_unsupported(TrainingConfig()) == []
+    modern = TrainingConfig(network=NetworkConfig(heads={"verif_head": "cosface", "margin_scale": 30.0}),
+                            step=StepConfig(optimizer="AdamW", adamw_weight_decay=1e-3, label_smoothing=0.1),
+                            loop=LoopConfig(learning_rate_schedule="cosine", warmup_steps=10))
+    assert jax_unsupported(modern) == ["--verif_head cosface", "--label_smoothing 0.1",
+                                       "--learning_rate_schedule cosine", "--adamw_weight_decay 0.001"]

@@ -15,7 +15,7 @@ import keras
 from cari_mtl.data.array_pipeline import ArrayPipeline
 from cari_mtl.data.split import Skips, report_skips
 from cari_mtl.runtime.speed import apply_mixed_precision
-from cari_mtl.training import weighting_methods
+from cari_mtl.training import config_checks, weighting_methods
 from cari_mtl.training.config import resolved_config
 from cari_mtl.training.jax_step import JaxTrainStep
 from cari_mtl.training.jax_task_weighting import make_jax_weighting
@@ -34,6 +34,10 @@ def check_jax_config(config):
     if config.distribute == "multiworker":
         raise ValueError("--distribute multiworker needs the TensorFlow backend (tf.distribute): run it with "
                          "--backend tensorflow; under JAX --distribute mirrored uses the devices of one machine")
+    unsupported = config_checks.jax_unsupported(config)
+    if unsupported:
+        raise ValueError(f"{', '.join(unsupported)}: not implemented by the JAX train step yet; train with "
+                         f"--backend tensorflow (the options beyond the original, PORTING X1-X4, are TensorFlow-only)")
 
 
 def load_array_training_data(config):
