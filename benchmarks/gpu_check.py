@@ -162,7 +162,8 @@ def measure_train_step(args):
 
 def run_command(command, site_dir, timeout):
     """(returncode, seconds, output tail) of a subprocess under JAX with the checkout on PYTHONPATH."""
-    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=python_path(site_dir))
+    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=python_path(site_dir),
+               XLA_PYTHON_CLIENT_PREALLOCATE="false")  # (a) in this process holds most of the GPU memory
     started = time.perf_counter()
     result = subprocess.run([sys.executable, *command], cwd=CHECKOUT, env=env, capture_output=True, text=True,
                             timeout=timeout)
