@@ -6,14 +6,12 @@ TensorFlow-only says so in one line: --distribute multiworker, the weightings JA
 (cari_mtl.training.jax_task_weighting), a TF1 checkpoint as --pretrained_model (convert it first, under TensorFlow).
 """
 
-import sys
 from pathlib import Path
 
 import jax
 import keras
 
 from cari_mtl.data.array_pipeline import ArrayPipeline
-from cari_mtl.data.split import Skips, report_skips
 from cari_mtl.runtime.speed import apply_mixed_precision
 from cari_mtl.training import config_checks, weighting_methods
 from cari_mtl.training.config import resolved_config
@@ -24,7 +22,7 @@ from cari_mtl.training.log_truncation import cut_logs
 from cari_mtl.training.model_setup import build_model, check_pretrained_image_size
 from cari_mtl.training.run_file import CHECKPOINT_DIR, claim_run_dirs
 from cari_mtl.training.schedule import LearningRate
-from cari_mtl.training.training_data import TrainingData, evaluation_split, missing_modality_warning, read_split
+from cari_mtl.training.training_data import TrainingData, evaluation_split, read_reported_split
 
 SOURCE_DIR = Path(__file__).resolve().parent
 
@@ -42,19 +40,12 @@ def check_jax_config(config):
 
 def load_array_training_data(config):
     """(TrainingData, number of classes) of a DataConfig, with the in-memory numpy pipeline."""
-    split = read_split(config)
-    report_skips(Skips.from_dicts(split.skipped, split.skipped_examples))
-    print(f"{config.dataset}: {len(split.class_names)} classes, {len(split.train_paths)} training images "
-          f"({int(split.train_is_caricature.sum())} caricatures), {len(split.test_issame)} test pairs, "
-          f"{len(split.test_paths)} test images; decoding the training images into memory")
-    warning = missing_modality_warning(split.train_is_caricature)
-    if warning:
-        print(warning, file=sys.stderr)
+    split = read_reported_split(config, "; decoding the training images into memory")
     pipeline = ArrayPipeline.from_split(
         split, config.image_size, config.batch_size, config.epoch_size, seed=config.seed,
         random_crop=config.random_crop, random_flip=config.random_flip, random_rotate=config.random_rotate,
         standardization=config.image_standardization, workers=config.preprocess_threads or 4)
-    return TrainingData(pipeline.batches, evaluation_split(split)), len(split.class_names)
+    return TrainingData(pipeline.batches, evaluation_split(split), list(split.class_names)), len(split.class_names)
 
 
 def run_training(config, run_settings=None, resume_dir=None, command_line="", progress=True):

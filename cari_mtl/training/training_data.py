@@ -30,6 +30,20 @@ def read_split(config):
     return datasets.get(config.dataset).read_split(config)
 
 
+def read_reported_split(config, note=""):
+    """The DatasetSplit of a DataConfig, its skipped files reported, its sizes printed (with `note`), and
+    a warning when the training split lacks a modality."""
+    split = read_split(config)
+    report_skips(Skips.from_dicts(split.skipped, split.skipped_examples))
+    print(f"{config.dataset}: {len(split.class_names)} classes, {len(split.train_paths)} training images "
+          f"({int(split.train_is_caricature.sum())} caricatures), {len(split.test_issame)} test pairs, "
+          f"{len(split.test_paths)} test images{note}")
+    warning = missing_modality_warning(split.train_is_caricature)
+    if warning:
+        print(warning, file=sys.stderr)
+    return split
+
+
 def evaluation_split(split):
     """The per-epoch evaluation's view of a DatasetSplit: test pairs and each test image once."""
     return EvaluationSplit(list(split.test_pair_paths), [bool(same) for same in split.test_issame],
@@ -78,14 +92,7 @@ def load_training_data(config):
 
     from cari_mtl.data.pipeline import TrainingPipeline
 
-    split = read_split(config)
-    report_skips(Skips.from_dicts(split.skipped, split.skipped_examples))
-    print(f"{config.dataset}: {len(split.class_names)} classes, {len(split.train_paths)} training images "
-          f"({int(split.train_is_caricature.sum())} caricatures), {len(split.test_issame)} test pairs, "
-          f"{len(split.test_paths)} test images")
-    warning = missing_modality_warning(split.train_is_caricature)
-    if warning:
-        print(warning, file=sys.stderr)
+    split = read_reported_split(config)
     pipeline = TrainingPipeline.from_split(
         split, config.image_size, config.batch_size, config.epoch_size, seed=config.seed,
         random_crop=config.random_crop, random_flip=config.random_flip, random_rotate=config.random_rotate,
