@@ -100,12 +100,7 @@ class Staged(EqualWeightsBase):
         return super().groups(model)
 
     def start_epoch(self, epoch):
-        position = (epoch - 1) % sum(self.epochs)
-        stage = 0
-        while position >= self.epochs[stage]:
-            position -= self.epochs[stage]
-            stage += 1
-        self.trace_key = stage
+        self.trace_key = weighting_math.stage_of_epoch(self.epochs, epoch)
 
     def task_weights(self, outputs, state):
         if self.trace_key == 0:

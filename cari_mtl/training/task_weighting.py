@@ -22,7 +22,7 @@ import keras
 import tensorflow as tf
 
 from cari_mtl.runtime import distribute
-from cari_mtl.training import losses, mtl_methods
+from cari_mtl.training import losses, mtl_methods, weighting_math
 from cari_mtl.training.config_checks import check_staged_epochs
 from cari_mtl.training.weighting import HEAD_INPUT, SHARED_FEATURES, Group, Weighting, split_variables
 
@@ -215,12 +215,7 @@ class Staged(EqualWeightsBase):
         self.trained = [None, trunk | own[0], own[1], own[2]]  # per stage; None: everything
 
     def start_epoch(self, epoch):
-        position = (epoch - 1) % sum(self.epochs)
-        stage = 0
-        while position >= self.epochs[stage]:
-            position -= self.epochs[stage]
-            stage += 1
-        self.trace_key = stage
+        self.trace_key = weighting_math.stage_of_epoch(self.epochs, epoch)
 
     def task_weights(self, lossweights, context=None):
         if self.trace_key == 0:

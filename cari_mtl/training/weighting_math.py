@@ -41,3 +41,14 @@ def gradnorm_update(weights, gradient_norms, task_losses, initial_losses, alpha,
     target = ops.mean(norms) * (ratios / ops.mean(ratios)) ** alpha
     updated = ops.maximum(weights - learning_rate * ops.sign(norms - target) * gradient_norms, 0.0)
     return ops.cast(ops.size(weights), "float32") * updated / ops.sum(updated)
+
+
+def stage_of_epoch(epochs, epoch):
+    """staged: the stage (0 joint, 1-3 one task) that 1-based `epoch` falls in, the four stage lengths
+    `epochs` repeated in that order."""
+    position = (epoch - 1) % sum(epochs)
+    stage = 0
+    while position >= epochs[stage]:
+        position -= epochs[stage]
+        stage += 1
+    return stage
