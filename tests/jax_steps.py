@@ -2,7 +2,11 @@
 model directory under JAX on the batches of an .npz, for each WEIGHTING:OPTIMIZER, writing the logs
 and the state to OUT_DIR/<weighting>_<optimizer>.npz.
 
-    python tests/jax_steps.py MODEL_DIR BATCHES.npz OUT_DIR WEIGHTING:OPTIMIZER...
+    python tests/jax_steps.py MODEL_DIR BATCHES.npz OUT_DIR WEIGHTING:OPTIMIZER[:modern]...
+
+`:modern`: the options beyond the original as step_options gives them: the model directory's heads
+(margin heads there) with the batches' label smoothing, and a cosine schedule (peak, warm-up) over the
+steps in place of the batches' learning rates.
 
 Every local device is used (data parallel): XLA_FLAGS=--xla_force_host_platform_device_count=2 gives two.
 """
@@ -13,18 +17,26 @@ import jax
 import numpy as np
 
 from cari_mtl.model.model_dir import load_model_dir
+from cari_mtl.training.head_losses import head_cross_entropy_fns
 from cari_mtl.training.jax_step import JaxTrainStep
 from cari_mtl.training.jax_task_weighting import make_jax_weighting
+from cari_mtl.training.lr_schedules import step_schedule
 
 
-def main(model_dir, batches_file, output, weighting, optimizer):
+def modern_options(batches, model_config):
+    return {"cross_entropy_fns": head_cross_entropy_fns(model_config, float(batches["label_smoothing"])),
+            "learning_rate_schedule": step_schedule("cosine", float(batches["peak"]), len(batches["images"]),
+                                                    int(batches["warmup_steps"]))}
+
+
+def main(model_dir, batches_file, output, weighting, optimizer, modern=False):
     batches = np.load(batches_file)
-    model, _ = load_model_dir(model_dir)
+    model, model_config = load_model_dir(model_dir)
     weighting = make_jax_weighting(weighting, static_weights=tuple(batches["static_weights"]),
                                    dwa_window=int(batches["dwa_window"]))
     step = JaxTrainStep(model, weighting, optimizer,
                         center_loss_factor=float(batches["center_loss_factor"]), moving_average_decay=0.9,
-                        devices=jax.devices())
+                        devices=jax.devices(), **(modern_options(batches, model_config) if modern else {}))
     logs = []
     for index in range(len(batches["images"])):
         weighting.start_epoch(int(batches["epochs"][index]))
@@ -46,5 +58,6 @@ def main(model_dir, batches_file, output, weighting, optimizer):
 
 if __name__ == "__main__":
     for case in sys.argv[4:]:
-        name, optimizer = case.split(":")
-        main(sys.argv[1], sys.argv[2], f"{sys.argv[3]}/{name}_{optimizer}.npz", name, optimizer)
+        name, optimizer, *modern = case.split(":")
+        main(sys.argv[1], sys.argv[2], f"{sys.argv[3]}/{'_'.join([name, optimizer, *modern])}.npz", name, optimizer,
+             modern=bool(modern))

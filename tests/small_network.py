@@ -29,8 +29,9 @@ def small_network(network, image_size, nrof_classes, lossweights_variant="cavi",
 
 
 def build_model(image_size=160, nrof_classes=10, keep_probability=1.0, weight_decay=0.0, lossweights_variant="cavi",
-                logits_relu=True):
+                logits_relu=True, verif_head="softmax", identity_heads="softmax", margin_scale=None):
     """`--model_def` entry point: the small network over the real network file's pieces."""
     from cari_mtl.model.network import load_model_def
 
-    return small_network(load_model_def(), image_size, nrof_classes, lossweights_variant)
+    return small_network(load_model_def(), image_size, nrof_classes, lossweights_variant, verif_head,
+                         identity_heads, margin_scale)

@@ -90,22 +90,31 @@ def test_the_modern_recipes_parse():
 
     root = Path(__file__).resolve().parents[1] / "configs"
     cpu = training_config(parse_training_arguments(expand_argument_files([f"@{root / 'cavi_modern_cpu.args'}"])))
-    assert (cpu.data.image_size, cpu.data.batch_size, cpu.loop.max_nrof_epochs * cpu.loop.epoch_size) == (96, 32, 5000)
+    assert (cpu.data.image_size, cpu.data.batch_size, cpu.loop.max_nrof_epochs * cpu.loop.epoch_size) == (96, 32, 2000)
     assert (cpu.network.heads["verif_head"], cpu.step.optimizer, cpu.loop.learning_rate_schedule) == (
         "cosface", "AdamW", "cosine")
     gpu = training_config(parse_training_arguments(expand_argument_files([f"@{root / 'cavi_modern_gpu.args'}"])))
     assert (gpu.data.image_size, gpu.data.batch_size, gpu.speed.mixed_precision) == (160, 256, "bfloat16")
 
 
-def test_the_jax_step_refuses_the_options_it_does_not_implement():
-    """Under JAX a margin head, label smoothing, the cosine schedule or another AdamW decay would silently
-    train the plain recipe: config_checks names each flag so that the JAX session refuses the run."""
-    from cari_mtl.training.config import LoopConfig, NetworkConfig, StepConfig, TrainingConfig
-    from cari_mtl.training.config_checks import jax_unsupported
+def test_both_backends_take_the_options_beyond_the_original_from_one_reading_of_the_config():
+    """step_options reads the heads' losses, AdamW's decay and the per-step schedule once for the
+    TensorFlow and the JAX step; the original's config gives the original's loss and per-epoch rates."""
+    from cari_mtl.model.model_dir import ModelConfig
+    from cari_mtl.training.config import LoopConfig, StepConfig, TrainingConfig
+    from cari_mtl.training.step_options import heads_line, modern_step_options
 
-    assert jax_unsupported(TrainingConfig()) == []
-    modern = TrainingConfig(network=NetworkConfig(heads={"verif_head": "cosface", "margin_scale": 30.0}),
-                            step=StepConfig(optimizer="AdamW", adamw_weight_decay=1e-3, label_smoothing=0.1),
-                            loop=LoopConfig(learning_rate_schedule="cosine", warmup_steps=10))
-    assert jax_unsupported(modern) == ["--verif_head cosface", "--label_smoothing 0.1",
-                                       "--learning_rate_schedule cosine", "--adamw_weight_decay 0.001"]
+    original = modern_step_options(TrainingConfig(), ModelConfig(96, 5))
+    assert original["cross_entropy_fns"] is None and original["learning_rate_schedule"] is None
+    assert heads_line(ModelConfig(96, 5)) is None
+    modern = TrainingConfig(step=StepConfig(optimizer="AdamW", adamw_weight_decay=1e-3, label_smoothing=0.1),
+                            loop=LoopConfig(learning_rate=0.002, learning_rate_schedule="cosine", warmup_steps=10,
+                                            epoch_size=20, max_nrof_epochs=3))
+    model_config = ModelConfig(96, 5, verif_head="cosface", margin_scale=30.0)
+    options = modern_step_options(modern, model_config)
+    assert [fn.keywords["head"] for fn in options["cross_entropy_fns"]] == ["cosface", "softmax", "softmax"]
+    assert {fn.keywords["label_smoothing"] for fn in options["cross_entropy_fns"]} == {0.1}
+    assert options["optimizer_options"] == {"adamw_weight_decay": 1e-3}
+    schedule = options["learning_rate_schedule"]
+    assert (schedule.decay_steps, schedule.warmup_steps, schedule.warmup_target) == (50, 10, 0.002)
+    assert heads_line(model_config).startswith("heads: verification cosface, identification softmax")

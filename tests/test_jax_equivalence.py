@@ -2,13 +2,17 @@
 tests/small_network.py from one model directory, the same batches, dropout off; the TensorFlow
 TrainStep is the reference. Logged losses and weights within 1e-4 relative, variables within 1e-5.
 Every task weighting JAX trains is a case; each step starts "epoch" EPOCHS[i] (the stages of `staged`:
-verification, photo, caricature), the DWA window is one step (its weights move from the third step)."""
+verification, photo, caricature), the DWA window is one step (its weights move from the third step).
+The options beyond the original (margin heads, label smoothing, AdamW, a cosine schedule) are one more
+case, on a toy network with a CosFace and two ArcFace heads."""
 
 import numpy as np
 import pytest
 
 from cari_mtl.model.model_dir import ModelConfig, load_model_dir, save_model_dir
 from cari_mtl.training import weighting_methods
+from cari_mtl.training.losses import task_loss_terms_fn
+from cari_mtl.training.lr_schedules import step_schedule
 from cari_mtl.training.train_step import TrainStep
 
 from jax_subprocess import TESTS, requires_jax, run_jax
@@ -19,6 +23,8 @@ LOGGED = ("L", "L1", "L2", "L3", "L4", "CE1", "CE2", "CE3", "w1", "w2", "w3", "c
 STATIC_WEIGHTS = (1.0, 0.5, 0.25)
 CENTER_LOSS_FACTOR = 0.01
 EPOCHS, DWA_WINDOW = (2, 3, 4), 1
+LABEL_SMOOTHING, PEAK, WARMUP_STEPS = 0.1, 0.05, 1
+MARGIN_HEADS = {"verif_head": "cosface", "identity_heads": "arcface", "margin_scale": 16.0}
 
 
 def batches():
@@ -28,22 +34,36 @@ def batches():
             "labels": rng.integers(0, CLASSES, size=(STEPS, BATCH)),
             "is_cari": np.tile(is_cari, (STEPS, 1)), "learning_rates": np.array([0.05, 0.05, 0.02]),
             "static_weights": np.array(STATIC_WEIGHTS), "center_loss_factor": np.array(CENTER_LOSS_FACTOR),
-            "epochs": np.array(EPOCHS), "dwa_window": np.array(DWA_WINDOW)}
+            "epochs": np.array(EPOCHS), "dwa_window": np.array(DWA_WINDOW),
+            "label_smoothing": np.array(LABEL_SMOOTHING), "peak": np.array(PEAK),
+            "warmup_steps": np.array(WARMUP_STEPS)}
+
+
+def toy_model_dir(folder, **heads):
+    import keras
+
+    keras.utils.set_random_seed(3)
+    config = ModelConfig(IMAGE_SIZE, CLASSES, model_def=str(TESTS / "small_network.py"), **heads)
+    return save_model_dir(config.build(), folder / "model", config)
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    import keras
-
-    keras.utils.set_random_seed(3)
-    config = ModelConfig(IMAGE_SIZE, CLASSES, model_def=str(TESTS / "small_network.py"))
-    return save_model_dir(config.build(), tmp_path_factory.mktemp("toy") / "model", config)
+    return toy_model_dir(tmp_path_factory.mktemp("toy"))
 
 
-def tensorflow_run(model_dir, data, name, optimizer):
-    model, _ = load_model_dir(model_dir)
+@pytest.fixture(scope="module")
+def margin_model_dir(tmp_path_factory):
+    return toy_model_dir(tmp_path_factory.mktemp("toy_margin"), **MARGIN_HEADS)
+
+
+def tensorflow_run(model_dir, data, name, optimizer, modern=False):
+    model, model_config = load_model_dir(model_dir)
     weighting = weighting_methods.make_weighting(name, static_weights=STATIC_WEIGHTS, dwa_window=DWA_WINDOW)
-    step = TrainStep(model, weighting, optimizer, center_loss_factor=CENTER_LOSS_FACTOR, moving_average_decay=0.9)
+    options = {"loss_terms_fn": task_loss_terms_fn(model_config, LABEL_SMOOTHING),
+               "learning_rate_schedule": step_schedule("cosine", PEAK, STEPS, WARMUP_STEPS)} if modern else {}
+    step = TrainStep(model, weighting, optimizer, center_loss_factor=CENTER_LOSS_FACTOR, moving_average_decay=0.9,
+                     **options)
     logs = []
     for i in range(STEPS):
         weighting.start_epoch(EPOCHS[i])
@@ -70,9 +90,25 @@ def jax_results(model_dir, tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize("name,optimizer", CASES)
 def test_three_jax_steps_equal_three_tensorflow_steps(model_dir, jax_results, name, optimizer):
-    data = batches()
-    jax_result = np.load(jax_results / f"{name}_{optimizer}.npz")
-    logs, variables, step = tensorflow_run(model_dir, data, name, optimizer)
+    assert_same_steps(np.load(jax_results / f"{name}_{optimizer}.npz"),
+                      *tensorflow_run(model_dir, batches(), name, optimizer), name)
+
+
+@requires_jax
+@pytest.mark.slow
+def test_margin_heads_smoothing_adamw_and_cosine_schedule_train_alike(margin_model_dir, tmp_path):
+    """CosFace on verification, ArcFace on the identity heads, label smoothing 0.1, AdamW, a cosine
+    schedule with one warm-up step (logged rates 0, the peak, half the peak): both steps give the same
+    numbers, so the modern recipes run under either backend."""
+    np.savez(tmp_path / "batches.npz", **batches())
+    run_jax([TESTS / "jax_steps.py", margin_model_dir, tmp_path / "batches.npz", tmp_path, "static:AdamW:modern"])
+    jax_result = np.load(tmp_path / "static_AdamW_modern.npz")
+    logs, variables, step = tensorflow_run(margin_model_dir, batches(), "static", "AdamW", modern=True)
+    np.testing.assert_allclose(jax_result["log/learning_rate"], [0.0, PEAK, PEAK / 2], atol=1e-7)
+    assert_same_steps(jax_result, logs, variables, step, "static")
+
+
+def assert_same_steps(jax_result, logs, variables, step, name):
     for key in LOGGED:
         np.testing.assert_allclose(jax_result[f"log/{key}"], [entry[key] for entry in logs], rtol=1e-4, atol=1e-6,
                                    err_msg=key)

@@ -11,7 +11,7 @@ from test_weighting import IS_CARI, LABELS, X, toy_model, toy_terms
 from cari_mtl.data.synthetic import random_face, render_caricature, render_photo
 from cari_mtl.model.model_dir import ModelConfig
 from cari_mtl.training import weighting_methods
-from cari_mtl.training.head_losses import task_loss_terms_fn
+from cari_mtl.training.losses import task_loss_terms_fn
 from cari_mtl.training.lr_schedules import step_schedule
 from cari_mtl.training.optimizers import make_optimizer
 from cari_mtl.training.train_step import TrainStep

@@ -82,18 +82,3 @@ def validate(config):
     if not all(math.isfinite(w) for w in config.step.static_weights):
         raise ConfigError("step.static_weights", config.step.static_weights, "three finite numbers")
 
-
-def jax_unsupported(config):
-    """The flags a TrainingConfig sets that the JAX train step does not implement yet (PORTING P4): the
-    margin heads' loss, label smoothing, the per-step cosine schedule, a non-default AdamW decay. They
-    are refused rather than silently trained as the plain softmax / per-epoch recipe."""
-    heads = config.network.heads or {}
-    flags = [f"--{name} {heads[name]}" for name in ("verif_head", "identity_heads")
-             if heads.get(name, "softmax") != "softmax"]
-    if config.step.label_smoothing:
-        flags.append(f"--label_smoothing {config.step.label_smoothing:g}")
-    if config.loop.learning_rate_schedule != "epochs":
-        flags.append(f"--learning_rate_schedule {config.loop.learning_rate_schedule}")
-    if config.step.optimizer == "AdamW" and config.step.adamw_weight_decay != type(config.step)().adamw_weight_decay:
-        flags.append(f"--adamw_weight_decay {config.step.adamw_weight_decay:g}")
-    return flags

@@ -13,7 +13,7 @@ import keras
 
 from cari_mtl.data.array_pipeline import ArrayPipeline
 from cari_mtl.runtime.speed import apply_mixed_precision
-from cari_mtl.training import config_checks, weighting_methods
+from cari_mtl.training import weighting_methods
 from cari_mtl.training.config import resolved_config
 from cari_mtl.training.jax_step import JaxTrainStep
 from cari_mtl.training.jax_task_weighting import make_jax_weighting
@@ -22,6 +22,7 @@ from cari_mtl.training.log_truncation import cut_logs
 from cari_mtl.training.model_setup import build_model, check_pretrained_image_size
 from cari_mtl.training.run_file import CHECKPOINT_DIR, claim_run_dirs
 from cari_mtl.training.schedule import LearningRate
+from cari_mtl.training.step_options import heads_line, modern_step_options
 from cari_mtl.training.training_data import TrainingData, evaluation_split, read_reported_split
 
 SOURCE_DIR = Path(__file__).resolve().parent
@@ -32,10 +33,6 @@ def check_jax_config(config):
     if config.distribute == "multiworker":
         raise ValueError("--distribute multiworker needs the TensorFlow backend (tf.distribute): run it with "
                          "--backend tensorflow; under JAX --distribute mirrored uses the devices of one machine")
-    unsupported = config_checks.jax_unsupported(config)
-    if unsupported:
-        raise ValueError(f"{', '.join(unsupported)}: not implemented by the JAX train step yet; train with "
-                         f"--backend tensorflow (the options beyond the original, PORTING X1-X4, are TensorFlow-only)")
 
 
 def load_array_training_data(config):
@@ -69,9 +66,11 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
           f"{len(jax.local_devices()) if config.distribute == 'mirrored' else 1}\n"
           f"image standardization: {model_config.image_standardization}, logits ReLU: "
           f"{'on' if model_config.logits_relu else 'off'}")
-    step = JaxTrainStep(model, weighting, settings.optimizer, settings.center_loss_factor, settings.center_loss_alfa,
-                        settings.lossweights_lr_factor, settings.moving_average_decay, settings.legacy_global_step,
-                        devices=jax.local_devices() if config.distribute == "mirrored" else None)
+    if heads_line(model_config):
+        print(heads_line(model_config))
+    step = JaxTrainStep.from_config(model, weighting, settings,
+                                    devices=jax.local_devices() if config.distribute == "mirrored" else None,
+                                    **modern_step_options(config, model_config))
     trainer = JaxTrainer(config.loop, config.evaluation, step, model_config, data, model_dir, log_dir, progress)
     if resume_dir is not None:
         print(f"resuming from {trainer.restore(resume_dir)}")

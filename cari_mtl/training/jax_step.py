@@ -121,8 +121,19 @@ class JaxWeighting:
 class JaxTrainStep:
     """Owns the training state of `model` under JAX; same arguments and logs as training.train_step.TrainStep."""
 
+    @classmethod
+    def from_config(cls, model, weighting, step, devices=None, **options):
+        """The step of a StepConfig `step`; `options`: those of step_options.modern_step_options."""
+        return cls(model, weighting, step.optimizer, step.center_loss_factor, step.center_loss_alfa,
+                   step.lossweights_lr_factor, step.moving_average_decay, step.legacy_global_step,
+                   devices=devices, **options)
+
     def __init__(self, model, weighting, optimizer="RMSProp", center_loss_factor=0.0, center_loss_alfa=0.95,
-                 lossweights_lr_factor=1.0, moving_average_decay=0.9999, legacy_global_step=False, devices=None):
+                 lossweights_lr_factor=1.0, moving_average_decay=0.9999, legacy_global_step=False, devices=None,
+                 cross_entropy_fns=None, optimizer_options=None, learning_rate_schedule=None):
+        """`cross_entropy_fns`, `optimizer_options`, `learning_rate_schedule`: the options beyond the
+        original (PORTING X1-X4), as the TensorFlow step's; the schedule is evaluated inside the
+        compiled step at the iteration count (global step / steps_per_iteration)."""
         if keras.config.dtype_policy().name == "mixed_float16":
             raise ValueError("--mixed_precision float16 needs the TensorFlow backend (loss scaling); under "
                              "--backend jax use bfloat16 or off")
@@ -135,9 +146,12 @@ class JaxTrainStep:
         self.center_loss_alfa = float(center_loss_alfa)
         self.lossweights_lr_factor = float(lossweights_lr_factor)
         self.moving_average_decay = float(moving_average_decay)
+        self.cross_entropy_fns = cross_entropy_fns
+        self.learning_rate_schedule = learning_rate_schedule
         self.optimizers = {}
         for group in self.groups:
-            self.optimizers[group.name] = make_optimizer(optimizer, name_suffix=f"_{group.name}")
+            self.optimizers[group.name] = make_optimizer(optimizer, name_suffix=f"_{group.name}",
+                                                         **(optimizer_options or {}))
             self.optimizers[group.name].build(list(group.variables))
         self.global_step = HostValue(np.int64(0))
         nrof_classes = model.output["logits_verif"].shape[-1]
@@ -199,13 +213,16 @@ class JaxTrainStep:
 
     def _iteration(self, state, images, labels, is_cari, learning_rate, trace_key=None):
         centers = state["centers"]
+        if self.learning_rate_schedule is not None:
+            learning_rate = jnp.asarray(self.learning_rate_schedule(state["global_step"] // self.steps_per_iteration),
+                                        jnp.float32)
 
         def forward(trainable, params):
             outputs, non_trainable = self.model.stateless_call(trainable, state["non_trainable"], images,
                                                                training=True)
             outputs = {name: value.astype(jnp.float32) for name, value in outputs.items()}
             task_losses, cross_entropies, center1 = step_math.task_losses(outputs, labels, is_cari, centers,
-                                                                        self.center_loss_factor)
+                                                                        self.center_loss_factor, self.cross_entropy_fns)
             weighting_state = {**state["weighting"], "params": params}
             task_weights = self.weighting.task_weights(outputs, weighting_state)
             objectives = self.weighting.objectives(task_weights, task_losses, weighting_state)

@@ -9,7 +9,11 @@ Branch names: 1 = verification (every image), 2 = photo identification (photos o
 3 = caricature identification (caricatures only). Column order of the task weights is the same.
 """
 
+import functools
+
 import tensorflow as tf
+
+from cari_mtl.training.head_losses import head_cross_entropy_fns
 
 SIGMA = 0.01  # added to each task loss in L4 = sum_i w_i / (L_i + sigma)
 NROF_TASKS = 3
@@ -106,3 +110,16 @@ def total_loss(task_weights, task_losses):
 def weights_loss(task_weights, task_losses, sigma=SIGMA):
     """L4 = sum_i w_i / (L_i + sigma) with the L_i held constant: the harder task gets the larger weight."""
     return tf.reduce_sum(task_weights / (tf.stop_gradient(task_losses) + sigma))
+
+
+def bound_task_loss_terms(cross_entropy_fns):
+    """`task_loss_terms` itself for the original's heads (None), else one bound to the heads' losses
+    (cari_mtl.training.head_losses, PORTING X1, X4)."""
+    if cross_entropy_fns is None:
+        return task_loss_terms
+    return functools.partial(task_loss_terms, cross_entropy_fns=cross_entropy_fns)
+
+
+def task_loss_terms_fn(model_config, label_smoothing=0.0):
+    """The TrainStep's loss_terms_fn for the heads of a ModelConfig."""
+    return bound_task_loss_terms(head_cross_entropy_fns(model_config, label_smoothing))

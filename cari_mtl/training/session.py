@@ -10,14 +10,12 @@ from pathlib import Path
 import keras
 
 from cari_mtl.model.checkpoints import find_checkpoint_prefix
-from cari_mtl.model.model_dir import is_model_dir, margin_head_options
+from cari_mtl.model.model_dir import is_model_dir
 from cari_mtl.runtime import distribute
 from cari_mtl.runtime.speed import apply_mixed_precision, use_xla
-from cari_mtl.training import datasets, resume_checks
+from cari_mtl.training import datasets, losses, resume_checks
 from cari_mtl.training.config import resolved_config
-from cari_mtl.training.head_losses import task_loss_terms_fn
 from cari_mtl.training.log_truncation import cut_logs
-from cari_mtl.training.lr_schedules import step_schedule
 from cari_mtl.training.model_setup import build_model, check_pretrained_image_size
 from cari_mtl.training.optimizer_state import restore_optimizer_state
 from cari_mtl.training.resume import find_resume_point
@@ -25,6 +23,7 @@ from cari_mtl.training.run_card import run_card
 from cari_mtl.training.run_file import CHECKPOINT_DIR, claim_run_dirs
 from cari_mtl.training.save_failures import training_write_errors
 from cari_mtl.training.schedule import LearningRate
+from cari_mtl.training.step_options import heads_line, modern_step_options
 from cari_mtl.training.train_step import TrainStep
 from cari_mtl.training.trainer import Trainer
 from cari_mtl.training.training_data import load_training_data
@@ -49,17 +48,6 @@ def train(config, progress=True):
     the last epoch's metrics dict or None). Its run.json holds the config, so the training command's
     --resume continues it."""
     return run_training(config, progress=progress)
-
-
-def modern_step_options(config, model_config):
-    """TrainStep's loss, optimizer and schedule options beyond the original (PORTING X1-X4); the defaults
-    give the original's loss function, optimizers and per-epoch rates."""
-    loop = config.loop
-    total_steps = loop.max_nrof_epochs * loop.epoch_size
-    return {"loss_terms_fn": task_loss_terms_fn(model_config, config.step.label_smoothing),
-            "optimizer_options": {"adamw_weight_decay": config.step.adamw_weight_decay},
-            "learning_rate_schedule": step_schedule(loop.learning_rate_schedule, loop.learning_rate, total_steps,
-                                                    loop.warmup_steps)}
 
 
 def run_training(config, run_settings=None, resume_dir=None, command_line="", progress=True):
@@ -100,13 +88,13 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
           f"weighting: {weighting.name}, weights head: {variant}\nreplicas: {distribution.num_replicas_in_sync}, "
           f"dtype policy: {policy}, XLA: {'on' if jit_compile else 'off'}\nimage standardization: "
           f"{model_config.image_standardization}, logits ReLU: {'on' if model_config.logits_relu else 'off'}")
-    if margin_head_options(model_config):
-        print(f"heads: verification {model_config.verif_head}, identification {model_config.identity_heads}, "
-              f"margin {model_config.margin if model_config.margin is not None else 'default'}, "
-              f"scale {model_config.margin_scale}")
+    if heads_line(model_config):
+        print(heads_line(model_config))
     with lost_workers:
+        options = modern_step_options(config, model_config)
+        options["loss_terms_fn"] = losses.bound_task_loss_terms(options.pop("cross_entropy_fns"))
         step = TrainStep.from_config(model, weighting, settings, distribution=distribution, jit_compile=jit_compile,
-                                     **modern_step_options(config, model_config))
+                                     **options)
     pretrained = config.network.pretrained_model
     if pretrained and not is_model_dir(pretrained) and resume_dir is None and config.network.restore_optimizer_state:
         print(restore_optimizer_state(step, find_checkpoint_prefix(pretrained), settings.optimizer).format())

@@ -40,13 +40,16 @@ def task_masks(is_cari):
     return ops.ones_like(is_cari) > 0, ops.equal(is_cari, 0), ops.equal(is_cari, 1)
 
 
-def task_losses(outputs, labels, is_cari, centers, center_loss_factor):
+def task_losses(outputs, labels, is_cari, centers, center_loss_factor, cross_entropy_fns=None):
     """(L [3], CE [3], center1): the three branches' losses (CE + beta * center loss against the ONE
-    shared centers table) over their images, and the batch SUM of branch 1's center loss (as logged)."""
+    shared centers table) over their images, and the batch SUM of branch 1's center loss (as logged).
+    `cross_entropy_fns`: one (logits, labels) -> [B] per branch in place of the softmax cross-entropy
+    (margin heads, label smoothing: cari_mtl.training.head_losses)."""
     losses, cross_entropies = [], []
     center1 = None
-    for (logits_key, embeddings_key), mask in zip(BRANCHES, task_masks(is_cari)):
-        cross_entropy = sparse_cross_entropy(outputs[logits_key], labels)
+    head_losses = cross_entropy_fns or (sparse_cross_entropy,) * len(BRANCHES)
+    for (logits_key, embeddings_key), mask, head_loss in zip(BRANCHES, task_masks(is_cari), head_losses):
+        cross_entropy = head_loss(outputs[logits_key], labels)
         center = center_distance(outputs[embeddings_key], labels, centers)
         total, count = masked_sum(cross_entropy + center_loss_factor * center, mask)
         losses.append(safe_mean(total, count))
