@@ -73,7 +73,8 @@ def tensorflow_run(model_dir, data, name, optimizer, modern=False):
 
 
 CASES = (("dynamic", "RMSProp"), ("static", "RMSProp"), ("naive", "Momentum"), ("dynamic", "Adam"),
-         ("uncertainty", "RMSProp"), ("dwa", "Momentum"), ("staged", "RMSProp"), ("gradnorm", "RMSProp"))
+         ("uncertainty", "RMSProp"), ("dwa", "Momentum"), ("staged", "RMSProp"), ("gradnorm", "RMSProp"),
+         ("pcgrad", "Momentum"))
 
 
 @pytest.fixture(scope="module")
@@ -149,8 +150,7 @@ def test_data_parallel_on_two_devices_equals_one_device(model_dir, jax_results, 
 def test_jax_refuses_the_weightings_it_does_not_train_in_one_line():
     from cari_mtl.training.jax_task_weighting import make_jax_weighting
 
-    for name in ("pcgrad", "mgda"):
-        with pytest.raises(ValueError, match=f"^--task_weighting {name} needs the TensorFlow backend"):
-            make_jax_weighting(name)
+    with pytest.raises(ValueError, match="^--task_weighting mgda needs the TensorFlow backend"):
+        make_jax_weighting("mgda")
     assert make_jax_weighting("dwa", dwa_window=5, static_weights=(1, 1, 1)).window == 5
     assert make_jax_weighting("staged", staged_epochs=(2, 1, 1, 1)).epochs == (2, 1, 1, 1)

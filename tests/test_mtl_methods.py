@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import tensorflow as tf
 
-from cari_mtl.training import mtl_methods
+from cari_mtl.training import mtl_methods, weighting_math
 
 
 def test_uncertainty_gradient_of_the_log_variance_is_one_minus_weighted_loss():
@@ -45,10 +45,15 @@ def test_gradnorm_weight_update():
 def test_pcgrad_projects_a_conflicting_pair_and_keeps_an_agreeing_one():
     g1, g2, g3 = np.array([1.0, 0.0]), np.array([-1.0, 1.0]), np.array([0.0, 1.0])
     gradients = tf.constant(np.stack([g1, g2, g3]))
-    actual = mtl_methods.pcgrad(gradients, tf.constant([0, 1, 2])).numpy()
+    actual = np.asarray(weighting_math.pcgrad(gradients, tf.constant([0, 1, 2])))
     # g1 . g2 = -1 < 0: g1 -> g1 - (-1 / 2) g2 = [0.5, 0.5]; then g1' . g3 > 0: kept.
     # g2 . g1 = -1 < 0: g2 -> g2 - (-1 / 1) g1 = [0, 1]; g2' . g3 > 0: kept.  g3 agrees with both.
     np.testing.assert_allclose(actual, [0.5, 0.5] + np.array([0.0, 1.0]) + g3, atol=1e-12)
+
+
+def test_pcgrad_visits_the_six_orders_in_turn():
+    orders = [tuple(np.asarray(weighting_math.pcgrad_order(tf.constant(step, tf.int64)))) for step in range(7)]
+    assert sorted(orders[:6]) == sorted(itertools.permutations(range(3))) and orders[6] == orders[0]
 
 
 def test_mgda_finds_the_min_norm_point_of_three_known_vectors():

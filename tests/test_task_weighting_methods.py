@@ -111,7 +111,7 @@ def test_pcgrad_applies_the_projected_sum_of_conflicting_gradients(network):
             gradients[task][:, column] = 2.0 / len(x) * x.T @ (h[:, column] - target)
         flat = gradients.reshape(3, -1)
         assert flat[0] @ flat[1] < 0  # the pair conflicts
-        order = tf.random.experimental.stateless_shuffle(tf.range(3), seed=tf.constant([index, 7], tf.int64)).numpy()
+        order = [(0, 1, 2), (0, 2, 1)][index]  # the first two of the six orders the steps take in turn
         [expected] = np_clip([np_pcgrad(flat, order).reshape(kernel.shape)])
         step(X, LABELS, IS_CARI, LR)
         np.testing.assert_allclose(trunk(model), kernel - LR * expected, rtol=1e-5, atol=1e-7)

@@ -7,7 +7,7 @@ pullback of one `jax.vjp` of the forward pass (Θ pulls back L, Ψ pulls back L4
 group does not use). The optimizers are the same Keras objects as the TensorFlow step's
 (cari_mtl.training.optimizers, TF1 numerics), applied with `stateless_apply`. The weightings are
 dynamic, naive and static (JaxWeighting) and the literature's methods of
-cari_mtl.training.jax_task_weighting, whose own state (learned parameters, loss histories) is part
+cari_mtl.training.jax_task_weighting but mgda, whose own state (learned parameters, loss histories) is part
 of the step's state and whose hooks are those of JaxWeighting.
 
 Data parallel (`devices`): the batch is split along its first axis over a one-axis mesh of the
@@ -109,8 +109,8 @@ class JaxWeighting:
         """Values the method needs from per-task gradients (`task_gradient(i)`: dL_i/d(variables, params))."""
         return {}
 
-    def group_gradients(self, group, gradients, task_gradient):
-        """The group's gradients (None: the variable is not updated this step)."""
+    def group_gradients(self, group, gradients, task_gradient, extras):
+        """The group's gradients (None: the variable is not updated this step); `extras`: those of `extras`."""
         return gradients
 
     def after_step(self, state, task_losses, extras):
@@ -246,7 +246,7 @@ class JaxTrainStep:
             gradients, param_gradients = gradient_of({group.objective: jnp.ones_like(values[group.objective])})
             gradients = self.weighting.group_gradients(
                 group, [gradients[i] for i in group.indices] + [param_gradients[i] for i in group.params],
-                task_gradient)
+                task_gradient, extras)
             kept, norm = step_math.clip_by_global_norm([g for g in gradients if g is not None], CLIP_NORM)
             logs[f"grad_norm_{group.name}"] = norm
             kept = iter(kept)

@@ -1,6 +1,6 @@
 """The task-weighting methods of the literature under the JAX backend, with the semantics of their
 TensorFlow versions (cari_mtl.training.task_weighting, docs/TASK_WEIGHTING.md): uncertainty, dwa,
-staged, gradnorm. Each is a JaxWeighting whose own arrays (log-variances, loss histories, learned
+staged, gradnorm, pcgrad. Each is a JaxWeighting whose own arrays (log-variances, loss histories, learned
 weights) live in the jitted step's state, so the .npz checkpoints hold them and a resume is exact;
 the stage of `staged` follows the epoch, as under TensorFlow. `make_jax_weighting` builds any
 method a JAX run can train, and refuses the others in one line."""
@@ -107,7 +107,7 @@ class Staged(EqualWeightsBase):
             return jnp.ones([NROF_TASKS], jnp.float32)
         return jnp.eye(NROF_TASKS, dtype=jnp.float32)[self.trace_key - 1]
 
-    def group_gradients(self, group, gradients, task_gradient):
+    def group_gradients(self, group, gradients, task_gradient, extras):
         trained = self.trained[self.trace_key]
         if trained is None:
             return gradients
@@ -148,7 +148,41 @@ class GradNorm(EqualWeightsBase):
         return {**state, "weights": weights, "initial_losses": initial}
 
 
-METHODS = {kind.name: kind for kind in (Uncertainty, DynamicWeightAverage, Staged, GradNorm)}
+class PCGrad(EqualWeightsBase):
+    """The trunk's per-task gradients projected off each other where they conflict, then summed; the
+    visiting order is the step count's (weighting_math.pcgrad_order), as under TensorFlow."""
+    name = "pcgrad"
+
+    def state(self):
+        return {"params": [], "steps": jnp.asarray(0, jnp.int32)}
+
+    def groups(self, model):
+        trunk = set(trunk_ids(model))
+        self.shared = [i for i, v in enumerate(model.trainable_variables) if id(v) in trunk]
+        return super().groups(model)
+
+    def task_weights(self, outputs, state):
+        return jnp.ones([NROF_TASKS], jnp.float32)
+
+    def extras(self, task_gradient, state):
+        per_task = jnp.stack([jnp.concatenate([jnp.ravel(task_gradient(task)[0][i]) for i in self.shared])
+                              for task in range(NROF_TASKS)])
+        return {"combined": weighting_math.pcgrad(per_task, weighting_math.pcgrad_order(state["steps"]))}
+
+    def group_gradients(self, group, gradients, task_gradient, extras):
+        gradients, offset = list(gradients), 0
+        for position, index in enumerate(group.indices):
+            if index in self.shared:
+                size = gradients[position].size
+                gradients[position] = extras["combined"][offset:offset + size].reshape(gradients[position].shape)
+                offset += size
+        return gradients
+
+    def after_step(self, state, task_losses, extras):
+        return {**state, "steps": state["steps"] + 1}
+
+
+METHODS = {kind.name: kind for kind in (Uncertainty, DynamicWeightAverage, Staged, GradNorm, PCGrad)}
 NAMES = JAX_WEIGHTINGS + tuple(METHODS)
 
 

@@ -6,7 +6,6 @@ inside its compiled iteration and the tests can check it against numpy:
     uncertainty_objective   Kendall, Gal, Cipolla, CVPR 2018: L = sum_i exp(-s_i) L_i + s_i
     dwa_weights             Liu, Johns, Davison, CVPR 2019: w = T softmax(r / tau), r_i = L_i(t-1) / L_i(t-2)
     gradnorm_loss           Chen et al., ICML 2018: sum_i |G_i - mean(G) (L~_i / mean L~)^alpha|
-    pcgrad                  Yu et al., NeurIPS 2020: project each task gradient off the conflicting ones
     min_norm_weights        Sener & Koltun, NeurIPS 2018 (MGDA-UB): the min-norm point of the convex
                             hull of three gradients, solved exactly
 """
@@ -39,24 +38,6 @@ def gradnorm_loss(gradient_norms, task_losses, initial_losses, alpha=1.5):
     relative = ratios / tf.reduce_mean(ratios)
     target = tf.stop_gradient(tf.reduce_mean(gradient_norms) * relative ** alpha)
     return tf.reduce_sum(tf.abs(gradient_norms - target))
-
-
-def pcgrad(task_gradients, order):
-    """PCGrad on flat task gradients [K, D]: each g_i, visiting the other tasks in `order` [K] (a
-    permutation), loses its component along g_j whenever g_i . g_j < 0; returns the sum [D]."""
-    count = task_gradients.shape[0]
-    projected = []
-    for i in range(count):
-        gradient = task_gradients[i]
-        for position in range(count):
-            j = order[position]
-            other = tf.gather(task_gradients, j)
-            dot = tf.reduce_sum(gradient * other)
-            conflict = tf.logical_and(tf.not_equal(j, i), dot < 0)
-            step = dot / tf.maximum(tf.reduce_sum(other * other), 1e-20) * other
-            gradient = tf.where(conflict, gradient - step, gradient)
-        projected.append(gradient)
-    return tf.add_n(projected)
 
 
 def min_norm_weights(gradients):

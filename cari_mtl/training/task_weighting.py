@@ -6,7 +6,7 @@
     gradnorm     Chen et al. (ICML 2018): w learned so that ||d(w_i L_i)/dW|| at the last shared layer W
                  follows mean(G) r_i^alpha; renormalised to sum 3 after every update
     pcgrad       Yu et al. (NeurIPS 2020): the trunk's per-task gradients are projected off each other
-                 when they conflict, in a random order per step, then summed; w = 1
+                 when they conflict, visiting the others in each of the six orders in turn, then summed; w = 1
     mgda         Sener & Koltun (NeurIPS 2018), MGDA-UB: w = the min-norm convex combination of the task
                  gradients with respect to the trunk's output (exact for 3 tasks)
     staged       the alternating schedule of TFN (task-oriented feature-fused network, IEEE TIP): a joint
@@ -168,9 +168,8 @@ class PCGrad(EqualWeightsBase):
             per_task.append(tf.concat([tf.reshape(tf.zeros_like(variables[i]) if g is None else g, [-1])
                                        for i, g in zip(shared, grads)], axis=0))
         per_task = distribute.replica_sum(tf.stack(per_task))
-        order = tf.random.experimental.stateless_shuffle(tf.range(losses.NROF_TASKS),
-                                                         seed=tf.stack([self.steps, tf.constant(7, tf.int64)]))
-        combined = mtl_methods.pcgrad(per_task, order) / replicas()  # the step sums the replicas again
+        combined = weighting_math.pcgrad(per_task, weighting_math.pcgrad_order(self.steps))
+        combined = combined / replicas()  # the step sums the replicas again
         offset = 0
         for index in shared:
             size = int(tf.size(variables[index]))

@@ -1,9 +1,14 @@
 """The arithmetic of the literature's task-weighting methods in backend-neutral `keras.ops`: what the
 JAX step computes (cari_mtl.training.jax_task_weighting). The same formulas as the TensorFlow
-functions of cari_mtl.training.mtl_methods, which the TensorFlow step keeps using;
-tests/test_jax_equivalence.py checks that both steps give the same numbers."""
+functions of cari_mtl.training.mtl_methods, which the TensorFlow step keeps using; PCGrad's and the
+staged method's are used by both steps. tests/test_jax_equivalence.py checks that both steps give the
+same numbers."""
+
+import itertools
 
 from keras import ops
+
+PCGRAD_ORDERS = tuple(itertools.permutations(range(3)))  # PCGrad's visiting orders, one per step in turn
 
 
 def uncertainty_objective(task_losses, log_variances):
@@ -41,6 +46,31 @@ def gradnorm_update(weights, gradient_norms, task_losses, initial_losses, alpha,
     target = ops.mean(norms) * (ratios / ops.mean(ratios)) ** alpha
     updated = ops.maximum(weights - learning_rate * ops.sign(norms - target) * gradient_norms, 0.0)
     return ops.cast(ops.size(weights), "float32") * updated / ops.sum(updated)
+
+
+def pcgrad_order(steps):
+    """The order [3] in which PCGrad's step number `steps` visits the other tasks: the six permutations
+    in turn, so that each order is used equally often and both backends use the same one (PORTING T24)."""
+    return ops.take(ops.convert_to_tensor(PCGRAD_ORDERS, "int32"), ops.cast(steps % len(PCGRAD_ORDERS), "int32"),
+                    axis=0)
+
+
+def pcgrad(task_gradients, order):
+    """PCGrad (Yu et al.) on flat task gradients [K, D]: each g_i, visiting the other tasks in `order` [K]
+    (a permutation), loses its component along g_j whenever g_i . g_j < 0; returns the sum [D]."""
+    count = task_gradients.shape[0]
+    projected = []
+    for i in range(count):
+        gradient = task_gradients[i]
+        for position in range(count):
+            j = order[position]
+            other = ops.take(task_gradients, j, axis=0)
+            dot = ops.sum(gradient * other)
+            conflict = ops.logical_and(ops.not_equal(j, i), dot < 0)
+            step = dot / ops.maximum(ops.sum(other * other), 1e-20) * other
+            gradient = ops.where(conflict, gradient - step, gradient)
+        projected.append(gradient)
+    return sum(projected[1:], projected[0])
 
 
 def stage_of_epoch(epochs, epoch):
