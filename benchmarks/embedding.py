@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import cari_mtl  # noqa: E402
-from cari_mtl.commands.export import export_model  # noqa: E402
+from cari_mtl.evaluation.export import export_model  # noqa: E402
 from cari_mtl.evaluation.features import compute_features, inference_function  # noqa: E402
 from cari_mtl.model.model_dir import ModelConfig, save_model_dir  # noqa: E402
 

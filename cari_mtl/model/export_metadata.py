@@ -12,6 +12,8 @@ from pathlib import Path
 from cari_mtl.model.model_card import new_card, read_model_card
 
 METADATA_NAME = "cari_mtl_model.json"
+FORMATS = ("savedmodel", "keras", "tflite", "onnx")  # what cari_mtl.evaluation.export writes
+QUANTIZATIONS = ("none", "float16", "dynamic")
 
 
 def export_metadata(model_dir, config, fmt, quantize=None):
