@@ -74,7 +74,7 @@ def tensorflow_run(model_dir, data, name, optimizer, modern=False):
 
 CASES = (("dynamic", "RMSProp"), ("static", "RMSProp"), ("naive", "Momentum"), ("dynamic", "Adam"),
          ("uncertainty", "RMSProp"), ("dwa", "Momentum"), ("staged", "RMSProp"), ("gradnorm", "RMSProp"),
-         ("pcgrad", "Momentum"))
+         ("pcgrad", "Momentum"), ("mgda", "RMSProp"))
 
 
 @pytest.fixture(scope="module")
@@ -147,10 +147,10 @@ def test_data_parallel_on_two_devices_equals_one_device(model_dir, jax_results, 
 
 
 @requires_jax
-def test_jax_refuses_the_weightings_it_does_not_train_in_one_line():
+def test_jax_refuses_what_it_does_not_train_in_one_line():
     from cari_mtl.training.jax_task_weighting import make_jax_weighting
 
-    with pytest.raises(ValueError, match="^--task_weighting mgda needs the TensorFlow backend"):
-        make_jax_weighting("mgda")
+    with pytest.raises(ValueError, match="^--detach_weights_input needs the TensorFlow backend"):
+        make_jax_weighting("dynamic", detach_weights_input=True)
     assert make_jax_weighting("dwa", dwa_window=5, static_weights=(1, 1, 1)).window == 5
     assert make_jax_weighting("staged", staged_epochs=(2, 1, 1, 1)).epochs == (2, 1, 1, 1)

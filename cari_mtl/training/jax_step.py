@@ -7,7 +7,7 @@ pullback of one `jax.vjp` of the forward pass (Θ pulls back L, Ψ pulls back L4
 group does not use). The optimizers are the same Keras objects as the TensorFlow step's
 (cari_mtl.training.optimizers, TF1 numerics), applied with `stateless_apply`. The weightings are
 dynamic, naive and static (JaxWeighting) and the literature's methods of
-cari_mtl.training.jax_task_weighting but mgda, whose own state (learned parameters, loss histories) is part
+cari_mtl.training.jax_task_weighting, whose own state (learned parameters, loss histories) is part
 of the step's state and whose hooks are those of JaxWeighting.
 
 Data parallel (`devices`): the batch is split along its first axis over a one-axis mesh of the
@@ -25,6 +25,7 @@ import keras
 import numpy as np
 
 from cari_mtl.training import step_math
+from cari_mtl.training.jax_split import FEATURE_GRADIENTS, SplitNetwork, feature_task_gradients
 from cari_mtl.training.optimizers import CLIP_NORM, make_optimizer
 
 JAX_WEIGHTINGS = ("dynamic", "naive", "static")
@@ -63,8 +64,11 @@ class JaxWeighting:
     Also the hooks (with their defaults) of the methods of cari_mtl.training.jax_task_weighting:
     `state` (the method's arrays in the step's state; its "params" are trained by a group),
     `objectives`, `extras` and `group_gradients` (with per-task gradients), `after_step`, and
-    `trace_key` (a value the step is compiled per, as the TensorFlow step's)."""
+    `trace_key` (a value the step is compiled per, as the TensorFlow step's). With `needs_shared_features`
+    the outputs `task_weights` reads hold FEATURE_GRADIENTS: each task loss's gradient with respect to
+    the trunk's output."""
     trace_key = None
+    needs_shared_features = False
 
     def __init__(self, name, loss_weight_base=(0.0, 0.0, 0.0), static_weights=(1.0, 1.0, 1.0),
                  detach_weights_input=False):
@@ -141,6 +145,7 @@ class JaxTrainStep:
         self.weighting = weighting
         self.loss_scale = None
         self.groups = weighting.groups(model)
+        self.split = SplitNetwork(model) if weighting.needs_shared_features else None
         self.steps_per_iteration = len(self.groups) if legacy_global_step else 1
         self.center_loss_factor = float(center_loss_factor)
         self.center_loss_alfa = float(center_loss_alfa)
@@ -217,12 +222,21 @@ class JaxTrainStep:
             learning_rate = jnp.asarray(self.learning_rate_schedule(state["global_step"] // self.steps_per_iteration),
                                         jnp.float32)
 
-        def forward(trainable, params):
-            outputs, non_trainable = self.model.stateless_call(trainable, state["non_trainable"], images,
-                                                               training=True)
+        def losses_of(outputs):
             outputs = {name: value.astype(jnp.float32) for name, value in outputs.items()}
-            task_losses, cross_entropies, center1 = step_math.task_losses(outputs, labels, is_cari, centers,
-                                                                        self.center_loss_factor, self.cross_entropy_fns)
+            return outputs, step_math.task_losses(outputs, labels, is_cari, centers, self.center_loss_factor,
+                                                  self.cross_entropy_fns)
+
+        def forward(trainable, params):
+            if self.split is None:
+                outputs, non_trainable = self.model.stateless_call(trainable, state["non_trainable"], images,
+                                                                   training=True)
+            else:
+                outputs, non_trainable, features, heads = self.split(trainable, state["non_trainable"], images)
+            outputs, (task_losses, cross_entropies, center1) = losses_of(outputs)
+            if self.split is not None:
+                outputs[FEATURE_GRADIENTS] = feature_task_gradients(heads, features,
+                                                                     lambda heads_out: losses_of(heads_out)[1][0])
             weighting_state = {**state["weighting"], "params": params}
             task_weights = self.weighting.task_weights(outputs, weighting_state)
             objectives = self.weighting.objectives(task_weights, task_losses, weighting_state)

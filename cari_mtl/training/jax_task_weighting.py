@@ -1,27 +1,28 @@
 """The task-weighting methods of the literature under the JAX backend, with the semantics of their
 TensorFlow versions (cari_mtl.training.task_weighting, docs/TASK_WEIGHTING.md): uncertainty, dwa,
-staged, gradnorm, pcgrad. Each is a JaxWeighting whose own arrays (log-variances, loss histories, learned
+staged, gradnorm, pcgrad, mgda. Each is a JaxWeighting whose own arrays (log-variances, loss histories, learned
 weights) live in the jitted step's state, so the .npz checkpoints hold them and a resume is exact;
 the stage of `staged` follows the epoch, as under TensorFlow. `make_jax_weighting` builds any
 method a JAX run can train, and refuses the others in one line."""
 
+import jax
 import jax.numpy as jnp
 import keras
 
 from cari_mtl.training import step_math, weighting_math, weighting_methods
 from cari_mtl.training.config import StepConfig
 from cari_mtl.training.config_checks import check_staged_epochs
+from cari_mtl.training.jax_split import FEATURE_GRADIENTS
 from cari_mtl.training.jax_step import JAX_WEIGHTINGS, JaxGroup, JaxWeighting
 
 NROF_TASKS = 3
-HEAD_INPUT = "Logits_lossweights_input"  # the layer flattening the trunk's output for Ψ
 TASK_OUTPUTS = (("embeddings", "logits_verif"), ("embeddings_visual", "logits_visual"),
                 ("embeddings_cari", "logits_cari"))
 
 
 def trunk_ids(model):
     """ids of the shared trunk's trainable variables: everything upstream of the features Ψ reads."""
-    return [id(v) for v in keras.Model(model.input, model.get_layer(HEAD_INPUT).input).trainable_variables]
+    return [id(v) for v in keras.Model(model.input, model.get_layer(step_math.HEAD_INPUT).input).trainable_variables]
 
 
 class EqualWeightsBase(JaxWeighting):
@@ -182,7 +183,19 @@ class PCGrad(EqualWeightsBase):
         return {**state, "steps": state["steps"] + 1}
 
 
-METHODS = {kind.name: kind for kind in (Uncertainty, DynamicWeightAverage, Staged, GradNorm, PCGrad)}
+class MGDA(EqualWeightsBase):
+    """w = the min-norm convex combination of the task losses' gradients with respect to the trunk's
+    output (weighting_math.min_norm_weights_from_gram; in float32 unless JAX runs with x64)."""
+    name = "mgda"
+    needs_shared_features = True
+
+    def task_weights(self, outputs, state):
+        rows = outputs[FEATURE_GRADIENTS]
+        dtype = "float64" if jax.config.jax_enable_x64 else "float32"
+        return jax.lax.stop_gradient(weighting_math.min_norm_weights_from_gram(rows @ rows.T, dtype))
+
+
+METHODS = {kind.name: kind for kind in (Uncertainty, DynamicWeightAverage, Staged, GradNorm, PCGrad, MGDA)}
 NAMES = JAX_WEIGHTINGS + tuple(METHODS)
 
 

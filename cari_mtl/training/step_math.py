@@ -9,6 +9,7 @@ from keras import ops
 
 SIGMA = 0.01  # added to each task loss in L4 = sum_i w_i / (L_i + sigma)
 WEIGHTS_HEAD = "Logits_lossweights"  # the layer of Ψ in the network file
+HEAD_INPUT = "Logits_lossweights_input"  # the layer flattening the trunk's output for Ψ
 BRANCHES = (("logits_verif", "embeddings"), ("logits_visual", "embeddings_visual"),
             ("logits_cari", "embeddings_cari"))
 

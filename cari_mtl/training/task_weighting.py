@@ -193,7 +193,7 @@ class MGDA(EqualWeightsBase):
             rows.append(tf.reshape(tf.zeros_like(features) if gradient is None else gradient, [-1]))
         rows = tf.stack(rows)
         gram = distribute.replica_sum(tf.matmul(rows, rows, transpose_b=True))
-        return tf.stop_gradient(mtl_methods.min_norm_weights_from_gram(gram))
+        return tf.stop_gradient(weighting_math.min_norm_weights_from_gram(gram))
 
 
 TASK_OUTPUTS = (("embeddings", "logits_verif"), ("embeddings_visual", "logits_visual"),

@@ -73,6 +73,44 @@ def pcgrad(task_gradients, order):
     return sum(projected[1:], projected[0])
 
 
+def min_norm_weights(gradients, dtype="float64"):
+    """The weights alpha (alpha >= 0, sum 1) minimising ||sum_i alpha_i g_i||^2 for three gradients [3, D]
+    (MGDA-UB, Sener & Koltun)."""
+    return min_norm_weights_from_gram(ops.matmul(gradients, ops.transpose(gradients)), dtype)
+
+
+def min_norm_weights_from_gram(gram, dtype="float64"):
+    """min_norm_weights from the Gram matrix [3, 3] of the gradients (summable over replicas).
+
+    Exact: the interior KKT point when it is feasible, else the best point on the three edges (closed
+    form for two gradients), which also covers the vertices. Solved in `dtype` (float64 where the backend
+    has it; JAX without x64 has float32) on the Gram matrix scaled to a unit mean diagonal (the minimiser
+    does not depend on the scale), so that small gradients do not fall under the least-squares cut-off,
+    which also keeps collinear gradients (a singular system) from failing: that answer is then checked
+    like any other candidate.
+    """
+    result_dtype = gram.dtype
+    gram = ops.cast(gram, dtype)
+    gram = gram / ops.maximum(ops.trace(gram) / 3.0, 1e-30)
+    system = ops.concatenate([ops.concatenate([gram, ops.ones((3, 1), dtype)], axis=1),
+                              ops.convert_to_tensor([[1.0, 1.0, 1.0, 0.0]], dtype)], axis=0)
+    interior = ops.lstsq(system, ops.convert_to_tensor([0.0, 0.0, 0.0, 1.0], dtype))[:3]
+    feasible = ops.logical_and(ops.all(interior >= 0), ops.all(ops.isfinite(interior)))
+    candidates = [(interior, feasible)]
+    zero = ops.zeros((), dtype)
+    for first, second in ((0, 1), (0, 2), (1, 2)):
+        spread = gram[first, first] + gram[second, second] - 2.0 * gram[first, second]
+        t = ops.clip(ops.divide_no_nan(gram[second, second] - gram[first, second], spread), 0.0, 1.0)
+        alpha = ops.stack([t if k == first else 1.0 - t if k == second else zero for k in range(3)])
+        candidates.append((alpha, True))
+    best, best_norm = candidates[1][0], ops.convert_to_tensor(float("inf"), dtype)
+    for alpha, valid in candidates:
+        norm = ops.where(valid, ops.sum(alpha * ops.matmul(gram, alpha)), float("inf"))
+        better = norm < best_norm
+        best, best_norm = ops.where(better, alpha, best), ops.where(better, norm, best_norm)
+    return ops.cast(best, result_dtype)
+
+
 def stage_of_epoch(epochs, epoch):
     """staged: the stage (0 joint, 1-3 one task) that 1-based `epoch` falls in, the four stage lengths
     `epochs` repeated in that order."""
