@@ -2,11 +2,12 @@
 model directory under JAX on the batches of an .npz, for each WEIGHTING:OPTIMIZER, writing the logs
 and the state to OUT_DIR/<weighting>_<optimizer>.npz.
 
-    python tests/jax_steps.py MODEL_DIR BATCHES.npz OUT_DIR WEIGHTING:OPTIMIZER[:modern]...
+    python tests/jax_steps.py MODEL_DIR BATCHES.npz OUT_DIR WEIGHTING:OPTIMIZER[:modern|:detached]...
 
-`:modern`: the options beyond the original as step_options gives them: the model directory's heads
-(margin heads there) with the batches' label smoothing, and a cosine schedule (peak, warm-up) over the
-steps in place of the batches' learning rates.
+`:detached`: the weighting with detach_weights_input (dynamic). `:modern`: the options beyond the
+original as step_options gives them: the model directory's heads (margin heads there) with the
+batches' label smoothing, and a cosine schedule (peak, warm-up) over the steps in place of the
+batches' learning rates.
 
 Every local device is used (data parallel): XLA_FLAGS=--xla_force_host_platform_device_count=2 gives two.
 """
@@ -29,11 +30,11 @@ def modern_options(batches, model_config):
                                                     int(batches["warmup_steps"]))}
 
 
-def main(model_dir, batches_file, output, weighting, optimizer, modern=False):
+def main(model_dir, batches_file, output, weighting, optimizer, modern=False, detached=False):
     batches = np.load(batches_file)
     model, model_config = load_model_dir(model_dir)
     weighting = make_jax_weighting(weighting, static_weights=tuple(batches["static_weights"]),
-                                   dwa_window=int(batches["dwa_window"]))
+                                   dwa_window=int(batches["dwa_window"]), detach_weights_input=detached)
     step = JaxTrainStep(model, weighting, optimizer,
                         center_loss_factor=float(batches["center_loss_factor"]), moving_average_decay=0.9,
                         devices=jax.devices(), **(modern_options(batches, model_config) if modern else {}))
@@ -58,6 +59,6 @@ def main(model_dir, batches_file, output, weighting, optimizer, modern=False):
 
 if __name__ == "__main__":
     for case in sys.argv[4:]:
-        name, optimizer, *modern = case.split(":")
-        main(sys.argv[1], sys.argv[2], f"{sys.argv[3]}/{'_'.join([name, optimizer, *modern])}.npz", name, optimizer,
-             modern=bool(modern))
+        name, optimizer, *flags = case.split(":")
+        main(sys.argv[1], sys.argv[2], f"{sys.argv[3]}/{'_'.join([name, optimizer, *flags])}.npz", name, optimizer,
+             modern="modern" in flags, detached="detached" in flags)

@@ -57,9 +57,10 @@ def margin_model_dir(tmp_path_factory):
     return toy_model_dir(tmp_path_factory.mktemp("toy_margin"), **MARGIN_HEADS)
 
 
-def tensorflow_run(model_dir, data, name, optimizer, modern=False):
+def tensorflow_run(model_dir, data, name, optimizer, modern=False, detached=False):
     model, model_config = load_model_dir(model_dir)
-    weighting = weighting_methods.make_weighting(name, static_weights=STATIC_WEIGHTS, dwa_window=DWA_WINDOW)
+    weighting = weighting_methods.make_weighting(name, static_weights=STATIC_WEIGHTS, dwa_window=DWA_WINDOW,
+                                                 detach_weights_input=detached)
     options = {"loss_terms_fn": task_loss_terms_fn(model_config, LABEL_SMOOTHING),
                "learning_rate_schedule": step_schedule("cosine", PEAK, STEPS, WARMUP_STEPS)} if modern else {}
     step = TrainStep(model, weighting, optimizer, center_loss_factor=CENTER_LOSS_FACTOR, moving_average_decay=0.9,
@@ -83,7 +84,7 @@ def jax_results(model_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("jax_steps")
     np.savez(folder / "batches.npz", **batches())
     run_jax([TESTS / "jax_steps.py", model_dir, folder / "batches.npz", folder,
-             *(f"{name}:{optimizer}" for name, optimizer in CASES)], timeout=600)
+             *(f"{name}:{optimizer}" for name, optimizer in CASES), "dynamic:RMSProp:detached"], timeout=600)
     return folder
 
 
@@ -93,6 +94,16 @@ def jax_results(model_dir, tmp_path_factory):
 def test_three_jax_steps_equal_three_tensorflow_steps(model_dir, jax_results, name, optimizer):
     assert_same_steps(np.load(jax_results / f"{name}_{optimizer}.npz"),
                       *tensorflow_run(model_dir, batches(), name, optimizer), name)
+
+
+@requires_jax
+@pytest.mark.slow
+def test_dynamic_with_a_detached_weights_input_trains_alike(model_dir, jax_results):
+    """Ψ behind a stop-gradient: under JAX the network runs cut at the trunk's output (jax_split)."""
+    jax_result = np.load(jax_results / "dynamic_RMSProp_detached.npz")
+    logs, variables, step = tensorflow_run(model_dir, batches(), "dynamic", "RMSProp", detached=True)
+    np.testing.assert_allclose(jax_result["log/grad_norm_psi"], [e["grad_norm_psi"] for e in logs], rtol=1e-4)
+    assert_same_steps(jax_result, logs, variables, step, "dynamic")
 
 
 @requires_jax
@@ -147,10 +158,12 @@ def test_data_parallel_on_two_devices_equals_one_device(model_dir, jax_results, 
 
 
 @requires_jax
-def test_jax_refuses_what_it_does_not_train_in_one_line():
-    from cari_mtl.training.jax_task_weighting import make_jax_weighting
+def test_every_weighting_has_a_jax_version_that_takes_its_options():
+    from cari_mtl.training.jax_task_weighting import NAMES, make_jax_weighting
 
-    with pytest.raises(ValueError, match="^--detach_weights_input needs the TensorFlow backend"):
-        make_jax_weighting("dynamic", detach_weights_input=True)
+    assert sorted(NAMES) == sorted(weighting_methods.names())  # every method trains under JAX too
+    with pytest.raises(ValueError, match="^unknown --task_weighting 'cagrad'"):
+        make_jax_weighting("cagrad")
+    assert make_jax_weighting("dynamic", detach_weights_input=True).detach_weights_input
     assert make_jax_weighting("dwa", dwa_window=5, static_weights=(1, 1, 1)).window == 5
     assert make_jax_weighting("staged", staged_epochs=(2, 1, 1, 1)).epochs == (2, 1, 1, 1)

@@ -2,8 +2,8 @@
 policy, data, network, step, epochs) with the JAX step, the in-memory pipeline and .npz checkpoints.
 
 `--distribute mirrored` is data parallel over the local devices (jax_step). What stays
-TensorFlow-only says so in one line: --distribute multiworker, --detach_weights_input
-(cari_mtl.training.jax_task_weighting), a TF1 checkpoint as --pretrained_model (convert it first, under TensorFlow).
+TensorFlow-only says so in one line: --distribute multiworker, --mixed_precision float16, a TF1
+checkpoint as --pretrained_model (convert it first, under TensorFlow).
 """
 
 from pathlib import Path

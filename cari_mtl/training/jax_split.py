@@ -1,6 +1,7 @@
 """The network cut at the trunk's output, for the JAX step of a weighting that needs the task losses'
-gradients with respect to that output (MGDA): the TensorFlow step reads them from its tape; under JAX
-the trunk and the heads run as two stateless calls, so that the heads can be differentiated alone.
+gradients with respect to that output (MGDA) or Ψ behind a stop-gradient (dynamic
+--detach_weights_input): the TensorFlow step has the output on its tape; under JAX the trunk and the
+heads run as two stateless calls, so that the heads can be differentiated or fed alone.
 
 Both halves are Keras models over the network's own layers (a functional model cut at an intermediate
 tensor), so they share its variables: the step's state stays the full model's lists, and each half
@@ -36,6 +37,10 @@ class SplitNetwork:
         return part.stateless_call([trainable[i] for i in trainable_indices],
                                    [non_trainable[i] for i in non_trainable_indices], inputs, training=True)
 
+    def heads_outputs(self, trainable, non_trainable, features):
+        """The heads' outputs for `features` (the non-trainable values they would write are dropped)."""
+        return self._run("heads", trainable, non_trainable, features)[0]
+
     def __call__(self, trainable, non_trainable, images):
         """(outputs, the model's non-trainable values after the call, features, heads: features -> outputs)."""
         features, trunk_state = self._run("trunk", trainable, non_trainable, images)
@@ -47,7 +52,7 @@ class SplitNetwork:
         frozen = [jax.lax.stop_gradient(value) for value in trainable]
 
         def heads(inputs):
-            return self._run("heads", frozen, non_trainable, inputs)[0]
+            return self.heads_outputs(frozen, non_trainable, inputs)
 
         return outputs, updated, features, heads
 

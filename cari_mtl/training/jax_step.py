@@ -64,20 +64,21 @@ class JaxWeighting:
     Also the hooks (with their defaults) of the methods of cari_mtl.training.jax_task_weighting:
     `state` (the method's arrays in the step's state; its "params" are trained by a group),
     `objectives`, `extras` and `group_gradients` (with per-task gradients), `after_step`, and
-    `trace_key` (a value the step is compiled per, as the TensorFlow step's). With `needs_shared_features`
+    `trace_key` (a value the step is compiled per, as the TensorFlow step's). With `needs_feature_gradients`
     the outputs `task_weights` reads hold FEATURE_GRADIENTS: each task loss's gradient with respect to
-    the trunk's output."""
+    the trunk's output. With `detach_weights_input` (dynamic) Ψ reads the trunk's output through a
+    stop-gradient."""
     trace_key = None
-    needs_shared_features = False
+    needs_feature_gradients = False
+    detach_weights_input = False
 
     def __init__(self, name, loss_weight_base=(0.0, 0.0, 0.0), static_weights=(1.0, 1.0, 1.0),
                  detach_weights_input=False):
         if name not in JAX_WEIGHTINGS:
-            raise ValueError(f"--task_weighting {name} needs the TensorFlow backend (under --backend jax: "
-                             f"{', '.join(JAX_WEIGHTINGS)})")
-        if detach_weights_input:
-            raise ValueError("--detach_weights_input needs the TensorFlow backend: run it with --backend tensorflow")
+            raise ValueError(f"JaxWeighting is {', '.join(JAX_WEIGHTINGS)}, not {name!r} (the literature's methods: "
+                             f"cari_mtl.training.jax_task_weighting)")
         self.name = name
+        self.detach_weights_input = bool(detach_weights_input)
         self.loss_weight_base = np.asarray(loss_weight_base, np.float32)
         self.static_weights = np.asarray(static_weights, np.float32)
 
@@ -145,7 +146,8 @@ class JaxTrainStep:
         self.weighting = weighting
         self.loss_scale = None
         self.groups = weighting.groups(model)
-        self.split = SplitNetwork(model) if weighting.needs_shared_features else None
+        needs_split = weighting.needs_feature_gradients or weighting.detach_weights_input
+        self.split = SplitNetwork(model) if needs_split else None
         self.steps_per_iteration = len(self.groups) if legacy_global_step else 1
         self.center_loss_factor = float(center_loss_factor)
         self.center_loss_alfa = float(center_loss_alfa)
@@ -233,8 +235,11 @@ class JaxTrainStep:
                                                                    training=True)
             else:
                 outputs, non_trainable, features, heads = self.split(trainable, state["non_trainable"], images)
+                if self.weighting.detach_weights_input:
+                    outputs["lossweights"] = self.split.heads_outputs(trainable, state["non_trainable"],
+                                                                      jax.lax.stop_gradient(features))["lossweights"]
             outputs, (task_losses, cross_entropies, center1) = losses_of(outputs)
-            if self.split is not None:
+            if self.weighting.needs_feature_gradients:
                 outputs[FEATURE_GRADIENTS] = feature_task_gradients(heads, features,
                                                                      lambda heads_out: losses_of(heads_out)[1][0])
             weighting_state = {**state["weighting"], "params": params}

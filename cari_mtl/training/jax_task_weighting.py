@@ -3,7 +3,7 @@ TensorFlow versions (cari_mtl.training.task_weighting, docs/TASK_WEIGHTING.md): 
 staged, gradnorm, pcgrad, mgda. Each is a JaxWeighting whose own arrays (log-variances, loss histories, learned
 weights) live in the jitted step's state, so the .npz checkpoints hold them and a resume is exact;
 the stage of `staged` follows the epoch, as under TensorFlow. `make_jax_weighting` builds any
-method a JAX run can train, and refuses the others in one line."""
+method of the registry (cari_mtl.training.weighting_methods) for a JAX run."""
 
 import jax
 import jax.numpy as jnp
@@ -187,7 +187,7 @@ class MGDA(EqualWeightsBase):
     """w = the min-norm convex combination of the task losses' gradients with respect to the trunk's
     output (weighting_math.min_norm_weights_from_gram; in float32 unless JAX runs with x64)."""
     name = "mgda"
-    needs_shared_features = True
+    needs_feature_gradients = True
 
     def task_weights(self, outputs, state):
         rows = outputs[FEATURE_GRADIENTS]
@@ -201,10 +201,9 @@ NAMES = JAX_WEIGHTINGS + tuple(METHODS)
 
 def make_jax_weighting(name, **options):
     """The JAX weighting `name` with the options it takes from `options` (the others are ignored; one not
-    given takes the StepConfig default); ValueError in one line for a method JAX does not train."""
+    given takes the StepConfig default); ValueError in one line for an unknown name."""
     if name not in NAMES:
-        raise ValueError(f"--task_weighting {name} needs the TensorFlow backend: run it with --backend tensorflow "
-                         f"(under --backend jax: {', '.join(NAMES)})")
+        raise ValueError(f"unknown --task_weighting {name!r}; choose one of {', '.join(NAMES)}")
     given = {**weighting_methods.step_options(StepConfig()), **options}
     taken = {key: given[key] for key in weighting_methods.METHODS[name].options if given.get(key) is not None}
     return METHODS[name](**taken) if name in METHODS else JaxWeighting(name, **taken)
