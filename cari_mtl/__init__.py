@@ -2,8 +2,13 @@
 
 `cari_mtl.load_model(path)` gives a FaceModel (cari_mtl.api); `cari_mtl.train(TrainingConfig(...))`
 trains a run from Python (cari_mtl.training.session). Each name is imported on first use, so that
-importing a command or the package does not load TensorFlow.
+importing a command or the package does not load TensorFlow. Under KERAS_BACKEND=jax, importing the
+package before JAX starts also gives JAX the faster CPU convolutions (runtime.backend).
 """
+
+import os
+
+from cari_mtl.runtime.backend import prefer_eigen_cpu_convolutions
 
 __version__ = "0.1.0"
 LAZY_NAMES = {"load_model": "cari_mtl.api", "FaceModel": "cari_mtl.api", "train": "cari_mtl.training.session",
@@ -11,6 +16,8 @@ LAZY_NAMES = {"load_model": "cari_mtl.api", "FaceModel": "cari_mtl.api", "train"
                   "TrainingConfig", "DataConfig", "NetworkConfig", "StepConfig", "WeightingOptions", "LoopConfig",
                   "EpochEvaluationConfig")},
               "SpeedOptions": "cari_mtl.runtime.speed"}
+if os.environ.get("KERAS_BACKEND") == "jax":
+    prefer_eigen_cpu_convolutions()
 
 
 def __getattr__(name):

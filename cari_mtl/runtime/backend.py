@@ -8,9 +8,13 @@ Under JAX the evaluation and training paths import no TensorFlow (docs/ARCHITECT
 
 import os
 import sys
+from importlib import metadata
 
 BACKENDS = ("tensorflow", "jax")
 DEFAULT_BACKEND = "tensorflow"
+YNN_FUSION_FLAG = "xla_cpu_experimental_ynn_fusion_type"
+EIGEN_CPU_CONVOLUTIONS = f"--{YNN_FUSION_FLAG}=-individual_convolution"
+YNN_CONVOLUTION_JAXLIBS = ("0.9.", "0.10.")
 
 
 def requested_backend(argv):
@@ -39,7 +43,32 @@ def select_backend(name=None):
                              f"set KERAS_BACKEND={chosen} before starting Python")
         return current
     os.environ["KERAS_BACKEND"] = chosen
+    if chosen == "jax":
+        prefer_eigen_cpu_convolutions()
     return chosen
+
+
+def prefer_eigen_cpu_convolutions():
+    """Routes XLA:CPU's convolutions away from YNNPACK, before JAX compiles anything.
+
+X to YNNPACK, whose filter gradients of the
+    network's 3x3 stem convolutions run at about 4 GFLOP/s: a training step took 1.7 s there against
+    0.82 s with XLA's Eigen convolutions (docs/BENCHMARKS.md, PORTING P4). XLA reads XLA_FLAGS once,
+    when JAX first starts its CPU client, and aborts on a flag it does not know, so the flag is added
+    only for the jaxlib releases measured to have it, and never over a setting of the user's own.
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    if YNN_FUSION_FLAG in flags or not installed_jaxlib().startswith(YNN_CONVOLUTION_JAXLIBS):
+        return
+    os.environ["XLA_FLAGS"] = f"{flags} {EIGEN_CPU_CONVOLUTIONS}".strip()
+
+
+def installed_jaxlib():
+    """jaxlib's version string, or "" when it is not installed (read without importing it)."""
+    try:
+        return metadata.version("jaxlib")
+    except metadata.PackageNotFoundError:
+        return ""
 
 
 def select_from_argv(argv=None):
