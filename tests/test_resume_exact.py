@@ -2,7 +2,8 @@
 same log rows as an uninterrupted run with the same seed.
 
 Run as a script (argv: data folder, flags), this file trains on the tiny data of test_train.py;
-CRASH_AFTER=n makes the batch source raise after n batches (a crash between two checkpoints).
+CRASH_AFTER=n makes the batch source raise after n batches (a crash between two checkpoints), SIGINT_AFTER=n
+makes the process send itself SIGINT as it takes batch n + 1, so both land at a known step.
 """
 
 import json
@@ -10,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,20 +18,20 @@ import pytest
 import tensorflow as tf
 
 import cari_mtl.commands.train as train_module
-import cari_mtl.training.session as session
 from cari_mtl.commands.cli import run_cli
 from cari_mtl.training.logs import LOSS_HEADER, WEIGHTS_HEADER
-from cari_mtl.training.training_data import TrainingData
 
-from test_train import BASE_FLAGS, memory_data, patch_data
+from test_train import BASE_FLAGS, SMALL_NETWORK, patch_data, self_signal
 
 ROOT = Path(__file__).resolve().parents[1]
-FLAGS = BASE_FLAGS + ["--max_nrof_epochs", "3", "--save_every_n_steps", "3", "--keep_probability", "1.0"]
+FLAGS = BASE_FLAGS + SMALL_NETWORK + ["--max_nrof_epochs", "3", "--save_every_n_steps", "3",
+                                      "--keep_probability", "1.0"]
 TOTAL_STEPS = 12  # 3 epochs x 4 batches
 
 
-def start(data_dir, argv, crash_after=0):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), "CRASH_AFTER": str(crash_after)}
+def start(data_dir, argv, crash_after=0, sigint_after=0):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), "CRASH_AFTER": str(crash_after),
+           "SIGINT_AFTER": str(sigint_after)}
     return subprocess.Popen([sys.executable, __file__, str(data_dir), *argv], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
@@ -60,17 +60,6 @@ def checkpoint_step(model_dir):
     return int(tf.train.latest_checkpoint(str(model_dir / "checkpoints")).rsplit("-", 1)[1])
 
 
-def wait_for_resumed_rows(loss_file, process, timeout=240):
-    """Until the resumed process has flushed a row after its own header (it is then mid-training)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        lines = loss_file.read_text().splitlines()
-        if lines.count(LOSS_HEADER.strip()) == 2 and lines[-1] != LOSS_HEADER.strip():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"resumed run wrote no row: {process.poll()}, {process.stderr.read()[-2000:]}")
-
-
 def train_in_process(monkeypatch, data_dir, argv):
     with monkeypatch.context() as patch:
         patch_data(patch.setattr, data_dir)
@@ -92,9 +81,7 @@ def test_crash_sigint_and_partial_save_then_resume_give_the_uninterrupted_logs(t
     assert checkpoint_step(model_dir) == 4
     assert len(rows(log_dir / "loss.txt", LOSS_HEADER.strip())) == 6  # rows 5-6 are replayed on resume
 
-    interrupted = start(data, ["--resume", "latest", "--models_base_dir", str(models)])
-    wait_for_resumed_rows(log_dir / "loss.txt", interrupted)
-    interrupted.send_signal(signal.SIGINT)
+    interrupted = start(data, ["--resume", "latest", "--models_base_dir", str(models)], sigint_after=3)
     assert interrupted.wait(timeout=240) == 130
     message = interrupted.stderr.read()
     assert "Traceback" not in message and f"--resume {model_dir}" in message
@@ -121,28 +108,12 @@ def test_crash_sigint_and_partial_save_then_resume_give_the_uninterrupted_logs(t
 
 
 
-def crashing(batches, crash_after):
-    """`batches` that raises once `crash_after` batches were handed out (over all epochs)."""
-    handed = [0]
-
-    def wrapped(epoch, skip):
-        for batch in batches(epoch, skip):
-            if handed[0] == crash_after:
-                raise RuntimeError("injected crash")
-            handed[0] += 1
-            yield batch
-
-    return wrapped
+def injected_crash():
+    raise RuntimeError("injected crash")
 
 
 if __name__ == "__main__":
-    crash_after = int(os.environ.get("CRASH_AFTER", "0"))
-
-    def load(config):
-        data, nrof_classes = memory_data(Path(sys.argv[1]), config.batch_size, config.epoch_size, config.seed)
-        if crash_after:
-            data = TrainingData(crashing(data.batches, crash_after), data.test_split)
-        return data, nrof_classes
-
-    session.load_training_data = load
+    crash_after, sigint_after = int(os.environ["CRASH_AFTER"]), int(os.environ["SIGINT_AFTER"])
+    patch_data(lambda obj, name, value: setattr(obj, name, value), Path(sys.argv[1]), crash_after or sigint_after,
+               injected_crash if crash_after else self_signal(signal.SIGINT))
     sys.exit(run_cli(train_module.main, sys.argv[2:]))

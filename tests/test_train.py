@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -76,10 +75,35 @@ def memory_data(root, batch_size, epoch_size, seed):
     return TrainingData(batches, split), len(COLOURS)
 
 
-def patch_data(monkeypatch_setattr, root):
+def patch_data(monkeypatch_setattr, root, interrupt_after=0, interrupt=None):
+    """`load_training_data` gives memory_data; with interrupt_after=n, `interrupt()` is called once n
+    batches were handed out (over all epochs), so a signal or crash lands at a known step."""
     def load(config):
-        return memory_data(root, config.batch_size, config.epoch_size, config.seed)
+        data, nrof_classes = memory_data(root, config.batch_size, config.epoch_size, config.seed)
+        if interrupt_after:
+            data = TrainingData(interrupted_after(data.batches, interrupt_after, interrupt), data.test_split)
+        return data, nrof_classes
     monkeypatch_setattr(session, "load_training_data", load)
+
+
+def interrupted_after(batches, count, interrupt):
+    handed = [0]
+
+    def wrapped(epoch, skip):
+        for batch in batches(epoch, skip):
+            if handed[0] == count:
+                interrupt()
+            handed[0] += 1
+            yield batch
+
+    return wrapped
+
+
+def self_signal(signal_number):
+    return lambda: os.kill(os.getpid(), signal_number)
+
+
+SMALL_NETWORK = ["--model_def", str(Path(__file__).resolve().parent / "small_network.py")]
 
 
 @pytest.fixture(scope="module")
@@ -184,22 +208,15 @@ def tensorboard_tags(log_dir):
 
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_same_step_count(tmp_path):
-    flags = BASE_FLAGS + ["--logs_base_dir", str(tmp_path / "logs"), "--models_base_dir", str(tmp_path / "models"),
-                          "--save_every_n_steps", "1"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    process = subprocess.Popen([sys.executable, __file__, str(tmp_path / "data"), *flags], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    loss_file = None
-    deadline = time.time() + 150
-    while time.time() < deadline and process.poll() is None:
-        found = list((tmp_path / "logs").glob("*/loss.txt"))
-        if found and len(found[0].read_text().splitlines()) >= 7:  # header + 6 steps: mid-epoch 2
-            loss_file = found[0]
-            break
-        time.sleep(0.2)
-    assert process.poll() is None, process.stderr.read().decode()[-2000:]
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    """SIGKILL (sent by the process to itself as it takes batch 7, mid-epoch 2) then --resume."""
+    flags = BASE_FLAGS + SMALL_NETWORK + ["--logs_base_dir", str(tmp_path / "logs"), "--models_base_dir",
+                                          str(tmp_path / "models"), "--save_every_n_steps", "1"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+           "KILL_AFTER": "6"}
+    process = subprocess.run([sys.executable, __file__, str(tmp_path / "data"), *flags], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
+    assert process.returncode == -signal.SIGKILL, process.stderr.decode()[-2000:]
+    loss_file = next((tmp_path / "logs").glob("*/loss.txt"))
     model_dir = next((tmp_path / "models").iterdir())
     killed_at = int((model_dir / "checkpoints" / "checkpoint").read_text().split("ckpt-")[1].split('"')[0])
     assert 5 <= killed_at < 8
@@ -220,5 +237,6 @@ def test_killed_run_resumes_to_the_same_step_count(tmp_path):
 
 
 if __name__ == "__main__":
-    patch_data(lambda obj, name, value: setattr(obj, name, value), Path(sys.argv[1]))
+    patch_data(lambda obj, name, value: setattr(obj, name, value), Path(sys.argv[1]),
+               int(os.environ.get("KILL_AFTER", "0")), self_signal(signal.SIGKILL))
     train_module.train(sys.argv[2:], progress=False)
