@@ -39,6 +39,8 @@ from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.training.logs import LOSS_HEADER, WEIGHTS_HEADER
 from cari_mtl.training.training_data import TrainingData
 
+from test_train import interrupted_after, self_signal
+
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 10  # --collective_timeout of the failure test, seconds
 DIE_AFTER = 3  # batches the killed worker trains; the chief checkpoints every 2 steps
@@ -200,26 +202,13 @@ def test_a_lost_worker_stops_the_other_with_one_line_and_both_resume(data, tmp_p
     assert event_steps(log_dir(model_dir), "train/L1") == list(range(1, 7))
 
 
-def killed_after(batches, count):
-    """`batches` that SIGKILLs this process when batch `count + 1` is asked for (over all epochs)."""
-    handed = [0]
-
-    def wrapped(epoch, skip):
-        for batch in batches(epoch, skip):
-            if handed[0] == count:
-                os.kill(os.getpid(), signal.SIGKILL)
-            handed[0] += 1
-            yield batch
-
-    return wrapped
-
-
 if __name__ == "__main__":
     load = session.load_training_data
 
     def dying(config):
         data, nrof_classes = load(config)
-        return TrainingData(killed_after(data.batches, int(os.environ["DIE_AFTER"])), data.test_split), nrof_classes
+        killed = interrupted_after(data.batches, int(os.environ["DIE_AFTER"]), self_signal(signal.SIGKILL))
+        return TrainingData(killed, data.test_split), nrof_classes
 
     session.load_training_data = dying
     sys.exit(run_cli(train_module.main, sys.argv[1:]))
