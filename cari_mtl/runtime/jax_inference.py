@@ -1,7 +1,9 @@
 """The network's inference pass under the JAX backend: one jitted stateless call.
 
 Keras' own eager call under JAX runs op by op; jitting `stateless_call` with the variables as
-arguments compiles the pass once per input shape and always reads the current weights.
+arguments compiles the pass once per input shape and always reads the current weights. A batch smaller
+than the largest seen so far (the last one of a list) is padded with zeros up to it, so a list costs one
+compilation instead of two; inference mode treats every image alone, so the padding changes no row.
 """
 
 import jax
@@ -16,9 +18,18 @@ def jax_inference_function(model, names):
         outputs, _ = model.stateless_call(trainable, non_trainable, images, training=False)
         return {name: outputs[name].astype("float32") for name in names}
 
+    compiled_batch = [0]
+
     def infer(images):
+        images = np.asarray(images, dtype=np.float32)
+        count = len(images)
+        compiled_batch[0] = max(compiled_batch[0], count)
+        if count < compiled_batch[0]:
+            padding = np.zeros((compiled_batch[0] - count, *images.shape[1:]), np.float32)
+            images = np.concatenate([images, padding])
         trainable = [v.value for v in model.trainable_variables]
         non_trainable = [v.value for v in model.non_trainable_variables]
-        return forward(trainable, non_trainable, np.asarray(images, dtype=np.float32))
+        outputs = forward(trainable, non_trainable, images)
+        return {name: value[:count] for name, value in outputs.items()}
 
     return infer
