@@ -1,16 +1,11 @@
 """A crash, a SIGINT and a half-written checkpoint save, each followed by --resume latest, leave the
 same log rows as an uninterrupted run with the same seed.
 
-Run as a script (argv: data folder, flags), this file trains on the tiny data of test_train.py;
-CRASH_AFTER=n makes the batch source raise after n batches (a crash between two checkpoints), SIGINT_AFTER=n
-makes the process send itself SIGINT as it takes batch n + 1, so both land at a known step.
+The interrupted runs are test_train.py's script (`start_training`) on its tiny data: the crash lands
+between two checkpoints, the SIGINT mid-run of the resumed process.
 """
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,22 +13,13 @@ import pytest
 import tensorflow as tf
 
 import cari_mtl.commands.train as train_module
-from cari_mtl.commands.cli import run_cli
 from cari_mtl.training.logs import LOSS_HEADER, WEIGHTS_HEADER
 
-from test_train import BASE_FLAGS, SMALL_NETWORK, patch_data, self_signal
+from test_train import BASE_FLAGS, SMALL_NETWORK, patch_data, start_training
 
-ROOT = Path(__file__).resolve().parents[1]
 FLAGS = BASE_FLAGS + SMALL_NETWORK + ["--max_nrof_epochs", "3", "--save_every_n_steps", "3",
                                       "--keep_probability", "1.0"]
 TOTAL_STEPS = 12  # 3 epochs x 4 batches
-
-
-def start(data_dir, argv, crash_after=0, sigint_after=0):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), "CRASH_AFTER": str(crash_after),
-           "SIGINT_AFTER": str(sigint_after)}
-    return subprocess.Popen([sys.executable, __file__, str(data_dir), *argv], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
 
 
 def rows(path, header=None):
@@ -74,14 +60,14 @@ def test_crash_sigint_and_partial_save_then_resume_give_the_uninterrupted_logs(t
     models = tmp_path / "models"
     flags = FLAGS + ["--logs_base_dir", str(tmp_path / "logs"), "--models_base_dir", str(models)]
 
-    crashed = start(data, flags, crash_after=6)
+    crashed = start_training(data, flags, "crash", 6)
     assert crashed.wait(timeout=240) != 0 and "injected crash" in crashed.stderr.read()
     model_dir = next(models.iterdir())
     log_dir = Path(json.loads((model_dir / "run.json").read_text())["log_dir"])
     assert checkpoint_step(model_dir) == 4
     assert len(rows(log_dir / "loss.txt", LOSS_HEADER.strip())) == 6  # rows 5-6 are replayed on resume
 
-    interrupted = start(data, ["--resume", "latest", "--models_base_dir", str(models)], sigint_after=3)
+    interrupted = start_training(data, ["--resume", "latest", "--models_base_dir", str(models)], "sigint", 3)
     assert interrupted.wait(timeout=240) == 130
     message = interrupted.stderr.read()
     assert "Traceback" not in message and f"--resume {model_dir}" in message
@@ -105,15 +91,3 @@ def test_crash_sigint_and_partial_save_then_resume_give_the_uninterrupted_logs(t
     assert [line.split("\t")[0] for line in rows(log_dir / "cari.txt")] == ["4", "8", "12"]
     assert event_steps(log_dir, "train/L1") == list(range(1, TOTAL_STEPS + 1))
     assert event_steps(log_dir, "test/verification_accuracy") == [4, 8, 12]
-
-
-
-def injected_crash():
-    raise RuntimeError("injected crash")
-
-
-if __name__ == "__main__":
-    crash_after, sigint_after = int(os.environ["CRASH_AFTER"]), int(os.environ["SIGINT_AFTER"])
-    patch_data(lambda obj, name, value: setattr(obj, name, value), Path(sys.argv[1]), crash_after or sigint_after,
-               injected_crash if crash_after else self_signal(signal.SIGINT))
-    sys.exit(run_cli(train_module.main, sys.argv[2:]))

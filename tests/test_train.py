@@ -2,8 +2,9 @@
 
 The dataset: 4 identities of 80 px PNGs, photos and caricatures drawn as different patterns
 of one identity colour. Batches come from the files through an in-memory source (patched in for
-`load_training_data`), so the test needs no dataset reader. Run as a script, this file trains
-with the same data (used for the kill-and-resume test).
+`load_training_data`), so the test needs no dataset reader. Run as a script (`start_training`), this
+file trains with the same data; INTERRUPT=kind:n crashes it, or makes it send itself SIGINT or SIGKILL,
+as it takes batch n + 1, so the interruption lands at a known step (the kill, crash and SIGINT tests).
 """
 
 import json
@@ -19,6 +20,7 @@ import pytest
 
 import cari_mtl.commands.train as train_module
 import cari_mtl.training.session as session
+from cari_mtl.commands.cli import run_cli
 from cari_mtl.data.array_batches import array_batches
 from cari_mtl.images.eval_loader import load_eval_batch
 from cari_mtl.training.epoch_evaluation import EvaluationSplit
@@ -87,6 +89,7 @@ def patch_data(monkeypatch_setattr, root, interrupt_after=0, interrupt=None):
 
 
 def interrupted_after(batches, count, interrupt):
+    """`batches` that calls `interrupt()` as batch `count + 1` is asked for (counted over all epochs)."""
     handed = [0]
 
     def wrapped(epoch, skip):
@@ -101,6 +104,22 @@ def interrupted_after(batches, count, interrupt):
 
 def self_signal(signal_number):
     return lambda: os.kill(os.getpid(), signal_number)
+
+
+def injected_crash():
+    raise RuntimeError("injected crash")
+
+
+INTERRUPTIONS = {"crash": injected_crash, "sigint": self_signal(signal.SIGINT), "sigkill": self_signal(signal.SIGKILL)}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_training(data_dir, argv, interrupt="", after=0):
+    """This file as a script: the training command with `argv` on the tiny data; `interrupt` (a key of
+    INTERRUPTIONS) happens as batch `after + 1` is taken."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), "INTERRUPT": f"{interrupt}:{after}"}
+    return subprocess.Popen([sys.executable, __file__, str(data_dir), *argv], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
 
 
 SMALL_NETWORK = ["--model_def", str(Path(__file__).resolve().parent / "small_network.py")]
@@ -211,11 +230,8 @@ def test_killed_run_resumes_to_the_same_step_count(tmp_path):
     """SIGKILL (sent by the process to itself as it takes batch 7, mid-epoch 2) then --resume."""
     flags = BASE_FLAGS + SMALL_NETWORK + ["--logs_base_dir", str(tmp_path / "logs"), "--models_base_dir",
                                           str(tmp_path / "models"), "--save_every_n_steps", "1"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-           "KILL_AFTER": "6"}
-    process = subprocess.run([sys.executable, __file__, str(tmp_path / "data"), *flags], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
-    assert process.returncode == -signal.SIGKILL, process.stderr.decode()[-2000:]
+    process = start_training(tmp_path / "data", flags, "sigkill", 6)
+    assert process.wait(timeout=300) == -signal.SIGKILL, process.stderr.read()[-2000:]
     loss_file = next((tmp_path / "logs").glob("*/loss.txt"))
     model_dir = next((tmp_path / "models").iterdir())
     killed_at = int((model_dir / "checkpoints" / "checkpoint").read_text().split("ckpt-")[1].split('"')[0])
@@ -237,6 +253,7 @@ def test_killed_run_resumes_to_the_same_step_count(tmp_path):
 
 
 if __name__ == "__main__":
-    patch_data(lambda obj, name, value: setattr(obj, name, value), Path(sys.argv[1]),
-               int(os.environ.get("KILL_AFTER", "0")), self_signal(signal.SIGKILL))
-    train_module.train(sys.argv[2:], progress=False)
+    kind, after = os.environ["INTERRUPT"].split(":")
+    patch_data(lambda obj, name, value: setattr(obj, name, value), Path(sys.argv[1]), int(after),
+               INTERRUPTIONS.get(kind))
+    sys.exit(run_cli(train_module.main, sys.argv[2:]))

@@ -18,15 +18,15 @@ def jax_inference_function(model, names):
         outputs, _ = model.stateless_call(trainable, non_trainable, images, training=False)
         return {name: outputs[name].astype("float32") for name in names}
 
-    compiled_batch = [0]
+    compiled_batch = 0
 
     def infer(images):
+        nonlocal compiled_batch
         images = np.asarray(images, dtype=np.float32)
         count = len(images)
-        compiled_batch[0] = max(compiled_batch[0], count)
-        if count < compiled_batch[0]:
-            padding = np.zeros((compiled_batch[0] - count, *images.shape[1:]), np.float32)
-            images = np.concatenate([images, padding])
+        compiled_batch = max(compiled_batch, count)
+        if count < compiled_batch:
+            images = np.concatenate([images, np.zeros((compiled_batch - count, *images.shape[1:]), np.float32)])
         trainable = [v.value for v in model.trainable_variables]
         non_trainable = [v.value for v in model.non_trainable_variables]
         outputs = forward(trainable, non_trainable, images)
