@@ -7,7 +7,7 @@ cannot be imported, every wheel of --wheels (keras, namex, optree, and any other
 is installed with `pip install --no-index --no-deps --target <--site_dir>` and that folder put on
 sys.path. Then, under KERAS_BACKEND=jax:
 
-(a) the product's own train step (cari_mtl.training.jax_step.JaxTrainStep: dynamic weighting, both
+(a) the product's own train step (cari_mtl.training.step.jax.JaxTrainStep: dynamic weighting, both
     TF1 RMSProp optimizers, clipping, center update, moving averages), the real network at 160 px,
     batch 256, mixed bfloat16, batches already on the device: images/s over the timed steps after
     the warm-up (compilation) steps, and the fraction of --peak_tflops (790, an H200's dense
@@ -118,13 +118,14 @@ def measure_train_step(args):
     from cari_mtl.model.model_dir import ModelConfig
     from cari_mtl.model.network import DEFAULT_MODEL_DEF
     from cari_mtl.runtime.speed import apply_mixed_precision
-    from cari_mtl.training.jax_step import JaxTrainStep, JaxWeighting
+    from cari_mtl.training.step.jax import JaxTrainStep
+    from cari_mtl.training.weighting.original import Dynamic
 
     policy = apply_mixed_precision(args.mixed_precision)
     keras.utils.set_random_seed(0)
     config = ModelConfig(args.image_size, args.nrof_classes, model_def=model_def(args.quick) or str(DEFAULT_MODEL_DEF))
     model = config.build()
-    step = JaxTrainStep(model, JaxWeighting("dynamic"), "RMSProp", center_loss_factor=0.01)
+    step = JaxTrainStep(model, Dynamic(), "RMSProp", center_loss_factor=0.01)
     rng = np.random.default_rng(0)
     images = jnp.asarray(rng.normal(size=(args.batch_size, args.image_size, args.image_size, 3)), jnp.float32)
     labels = jnp.asarray(rng.integers(0, args.nrof_classes, args.batch_size), jnp.int32)

@@ -37,7 +37,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import cari_mtl  # noqa: E402
 from cari_mtl.data.synthetic import generate_dataset  # noqa: E402
 from cari_mtl.model.network import load_model_def  # noqa: E402
-from cari_mtl.training import weighting_methods  # noqa: E402
 from cari_mtl.training.config import (  # noqa: E402
     DataConfig,
     EpochEvaluationConfig,
@@ -47,9 +46,10 @@ from cari_mtl.training.config import (  # noqa: E402
     TrainingConfig,
     WeightingOptions,
 )
-from cari_mtl.training.epoch_evaluation import METRIC_KEYS  # noqa: E402
-from cari_mtl.training.logs import read_step_table  # noqa: E402
-from cari_mtl.training.train_step import TrainStep  # noqa: E402
+from cari_mtl.training.loop.epoch_evaluation import METRIC_KEYS  # noqa: E402
+from cari_mtl.training.loop.logs import read_step_table  # noqa: E402
+from cari_mtl.training.step.tensorflow import TrainStep  # noqa: E402
+from cari_mtl.training.weighting import registry  # noqa: E402
 
 METHODS = {  # label: (task weighting, detach_weights_input)
     "static": ("static", False),
@@ -161,7 +161,7 @@ def step_costs(args):
         options = {"detach_weights_input": True} if detach else {}
         model = network.build_model(image_size=args.image_size, nrof_classes=8,
                                     lossweights_variant="naive" if name == "naive" else "cavi")
-        steps[label] = TrainStep(model, weighting_methods.make_weighting(name, **options), "RMSProp",
+        steps[label] = TrainStep(model, registry.make_weighting(name, **options), "RMSProp",
                                  center_loss_factor=0.01)
         steps[label](*batch, 0.01)  # traces
     best = {label: float("inf") for label in steps}

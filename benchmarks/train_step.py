@@ -15,7 +15,7 @@ Both run `--warmup` untimed steps (tracing) first; with --repeats the two loops 
 the best time of each counts. Wall-clock rates are reported, plus the process CPU time of each
 loop, which is steadier when other programs share the cores. The last line is one JSON object.
 
-`--backend jax` times the JAX step (cari_mtl.training.jax_step.JaxTrainStep, the same work, compiled
+`--backend jax` times the JAX step (cari_mtl.training.step.jax.JaxTrainStep, the same work, compiled
 by jax.jit whatever --xla says) against `fit` under JAX on the same batch, without TensorFlow.
 """
 
@@ -38,18 +38,19 @@ import numpy as np  # noqa: E402
 from cari_mtl.commands.common_flags import add_speed_flags  # noqa: E402
 from cari_mtl.model.network import load_model_def  # noqa: E402
 from cari_mtl.runtime.speed import apply_mixed_precision, gpu_compute_capability, use_xla  # noqa: E402
-from cari_mtl.training.optimizers import make_optimizer  # noqa: E402
-from cari_mtl.training.step_math import WEIGHTS_HEAD  # noqa: E402
+from cari_mtl.training.step.formulas import WEIGHTS_HEAD  # noqa: E402
+from cari_mtl.training.step.optimizers import make_optimizer  # noqa: E402
 
 if JAX:
     import jax
 
-    from cari_mtl.training.jax_step import JaxTrainStep, JaxWeighting
+    from cari_mtl.training.step.jax import JaxTrainStep
+    from cari_mtl.training.weighting.original import Dynamic
 else:
     import tensorflow as tf
 
-    from cari_mtl.training import weighting_methods
-    from cari_mtl.training.train_step import TrainStep
+    from cari_mtl.training.step.tensorflow import TrainStep
+    from cari_mtl.training.weighting import registry
 
 BRANCH_LOGITS = ("logits_verif", "logits_visual", "logits_cari")
 
@@ -90,9 +91,9 @@ def custom_loop(network, args, jit_compile, batch):
     """A callable running n custom steps (logs fetched each step), and its TrainStep."""
     model = network.build_model(image_size=args.image_size, nrof_classes=args.nrof_classes)
     if JAX:
-        step = JaxTrainStep(model, JaxWeighting("dynamic"), "RMSProp", center_loss_factor=0.01, center_loss_alfa=0.95)
+        step = JaxTrainStep(model, Dynamic(), "RMSProp", center_loss_factor=0.01, center_loss_alfa=0.95)
     else:
-        step = TrainStep(model, weighting_methods.make_weighting("dynamic"), "RMSProp", center_loss_factor=0.01,
+        step = TrainStep(model, registry.make_weighting("dynamic"), "RMSProp", center_loss_factor=0.01,
                          center_loss_alfa=0.95, jit_compile=jit_compile)
 
     def run(steps):

@@ -1,7 +1,7 @@
 """cari-mtl: cross-modal photo-caricature face recognition with dynamic multi-task learning (TF2/Keras 3 port).
 
 `cari_mtl.load_model(path)` gives a FaceModel (cari_mtl.api); `cari_mtl.train(TrainingConfig(...))`
-trains a run from Python (cari_mtl.training.session). Each name is imported on first use, so that
+trains a run from Python on the config's backend (cari_mtl.training.run). Each name is imported on first use, so that
 importing a command or the package does not load TensorFlow. Under KERAS_BACKEND=jax, importing the
 package before JAX starts also gives JAX the faster CPU convolutions (runtime.backend).
 """
@@ -11,7 +11,7 @@ import os
 from cari_mtl.runtime.backend import prefer_eigen_cpu_convolutions
 
 __version__ = "0.1.0"
-LAZY_NAMES = {"load_model": "cari_mtl.api", "FaceModel": "cari_mtl.api", "train": "cari_mtl.training.session",
+LAZY_NAMES = {"load_model": "cari_mtl.api", "FaceModel": "cari_mtl.api", "train": "cari_mtl.training.run",
               **{name: "cari_mtl.training.config" for name in (
                   "TrainingConfig", "DataConfig", "NetworkConfig", "StepConfig", "WeightingOptions", "LoopConfig",
                   "EpochEvaluationConfig")},

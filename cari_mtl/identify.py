@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from cari_mtl.commands.common_flags import add_model_source_flags
+from cari_mtl.commands.common_flags import add_backend_flag, add_model_source_flags
 
 
 def identify_parser():
@@ -28,6 +28,7 @@ def identify_parser():
     parser.add_argument("--gallery", required=True,
                         help="a folder of <identity>/<image> files, or a gallery index (.npz) of this model")
     add_model_source_flags(parser)
+    add_backend_flag(parser)
     parser.add_argument("-k", type=int, default=5, help="identities listed per probe (default 5)")
     parser.add_argument("--all_images", action="store_true",
                         help="list the k nearest images, not k distinct identities")
@@ -56,7 +57,10 @@ def main(argv=None):
     parser = identify_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     check_arguments(parser, args)
-    from cari_mtl.api import load_model  # TensorFlow loads here, not for --help
+    from cari_mtl.runtime.backend import select_backend
+
+    select_backend(args.backend)
+    from cari_mtl.api import load_model  # Keras loads here, not for --help
 
     model = load_model(args.model_dir, image_size=args.image_size, nrof_classes=args.nrof_classes,
                        image_standardization=args.image_standardization)

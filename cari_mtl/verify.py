@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 
-from cari_mtl.commands.common_flags import add_model_source_flags
+from cari_mtl.commands.common_flags import add_backend_flag, add_model_source_flags
 
 
 def verify_parser():
@@ -24,6 +24,7 @@ def verify_parser():
     parser.add_argument("image_a", help="first face image")
     parser.add_argument("image_b", help="second face image")
     add_model_source_flags(parser)
+    add_backend_flag(parser)
     parser.add_argument("--threshold", default=None,
                         help="a number, or the metrics.json (or run directory) of an evaluation; default: the "
                              "threshold stored in the model directory's model_card.json")
@@ -36,7 +37,10 @@ def verify_parser():
 def main(argv=None):
     args = verify_parser().parse_args(sys.argv[1:] if argv is None else argv)
     threshold = _number_or_path(args.threshold)
-    from cari_mtl.api import load_model  # TensorFlow loads here, not for --help
+    from cari_mtl.runtime.backend import select_backend
+
+    select_backend(args.backend)
+    from cari_mtl.api import load_model  # Keras loads here, not for --help
 
     model = load_model(args.model_dir, image_size=args.image_size, nrof_classes=args.nrof_classes,
                        image_standardization=args.image_standardization)

@@ -18,14 +18,14 @@ import jax
 import numpy as np
 
 from cari_mtl.model.model_dir import load_model_dir
-from cari_mtl.training.head_losses import head_cross_entropy_fns
-from cari_mtl.training.jax_step import JaxTrainStep
-from cari_mtl.training.jax_task_weighting import make_jax_weighting
-from cari_mtl.training.lr_schedules import step_schedule
+from cari_mtl.training.step.formulas import task_loss_terms_fn
+from cari_mtl.training.step.jax import JaxTrainStep
+from cari_mtl.training.step.lr_schedules import step_schedule
+from cari_mtl.training.weighting import make_weighting
 
 
 def modern_options(batches, model_config):
-    return {"cross_entropy_fns": head_cross_entropy_fns(model_config, float(batches["label_smoothing"])),
+    return {"loss_terms_fn": task_loss_terms_fn(model_config, float(batches["label_smoothing"])),
             "learning_rate_schedule": step_schedule("cosine", float(batches["peak"]), len(batches["images"]),
                                                     int(batches["warmup_steps"]))}
 
@@ -33,7 +33,7 @@ def modern_options(batches, model_config):
 def main(model_dir, batches_file, output, weighting, optimizer, modern=False, detached=False):
     batches = np.load(batches_file)
     model, model_config = load_model_dir(model_dir)
-    weighting = make_jax_weighting(weighting, static_weights=tuple(batches["static_weights"]),
+    weighting = make_weighting(weighting, static_weights=tuple(batches["static_weights"]),
                                    dwa_window=int(batches["dwa_window"]), detach_weights_input=detached)
     step = JaxTrainStep(model, weighting, optimizer,
                         center_loss_factor=float(batches["center_loss_factor"]), moving_average_decay=0.9,
@@ -51,8 +51,7 @@ def main(model_dir, batches_file, output, weighting, optimizer, modern=False, de
     arrays["devices"] = np.array(len(jax.devices()))
     arrays.update({f"weighting/{key}": np.asarray(value) for key, value in step.state["weighting"].items()
                    if key != "params"})
-    if step.state["weighting"]["params"]:
-        arrays["weighting/params"] = np.concatenate([np.ravel(p) for p in step.state["weighting"]["params"]])
+    arrays.update({f"params/{name}": np.asarray(value) for name, value in step.state["weighting"]["params"].items()})
     arrays["ema"] = np.concatenate([np.ravel(np.asarray(value)) for value in step.state["ema"]])
     np.savez(output, **arrays)
 

@@ -8,9 +8,9 @@ import tensorflow as tf
 from cari_mtl.model.checkpoints import CheckpointError
 from cari_mtl.model.loading import model_from_checkpoint
 from cari_mtl.model.model_dir import ModelConfig
-from cari_mtl.training import weighting_methods
-from cari_mtl.training.optimizer_state import restore_optimizer_state
-from cari_mtl.training.train_step import TrainStep
+from cari_mtl.training.step.optimizer_state import restore_optimizer_state
+from cari_mtl.training.step.tensorflow import TrainStep
+from cari_mtl.training.weighting import registry
 
 IMAGE_SIZE = 80
 TRUNK_WEIGHTS = "InceptionResnetV1/Conv2d_1a_3x3/weights"
@@ -38,7 +38,7 @@ def slots_of(name, shape, ms, momentum):
 @pytest.fixture(scope="module")
 def step():
     model = ModelConfig(IMAGE_SIZE, 4).build()
-    return TrainStep(model, weighting_methods.make_weighting("dynamic"), "RMSProp")
+    return TrainStep(model, registry.make_weighting("dynamic"), "RMSProp")
 
 
 def slot_values(step, name):

@@ -102,7 +102,7 @@ def test_both_backends_take_the_options_beyond_the_original_from_one_reading_of_
     TensorFlow and the JAX step; the original's config gives the original's loss and per-epoch rates."""
     from cari_mtl.model.model_dir import ModelConfig
     from cari_mtl.training.config import LoopConfig, StepConfig, TrainingConfig
-    from cari_mtl.training.step_options import heads_line, modern_step_options
+    from cari_mtl.training.step.options import heads_line, modern_step_options
 
     original = modern_step_options(TrainingConfig(), ModelConfig(96, 5))
     assert original["cross_entropy_fns"] is None and original["learning_rate_schedule"] is None

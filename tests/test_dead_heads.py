@@ -6,9 +6,9 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from cari_mtl.training import weighting_methods
-from cari_mtl.training.dead_heads import PATIENCE, DeadHeadGuard
-from cari_mtl.training.train_step import TrainStep
+from cari_mtl.training.loop.dead_heads import PATIENCE, DeadHeadGuard
+from cari_mtl.training.step.tensorflow import TrainStep
+from cari_mtl.training.weighting import registry
 
 from small_network import small_network
 
@@ -55,7 +55,7 @@ def test_without_relu_negative_logits_are_not_death(tmp_path):
 def test_forced_dead_head_is_found_from_the_train_steps_own_logs(network, tmp_path):
     model = small_network(network, IMAGE_SIZE, NROF_CLASSES)
     model.get_layer("head_cari").bias.assign(np.full(NROF_CLASSES, -1e4, np.float32))  # every logit < 0
-    step = TrainStep(model, weighting_methods.make_weighting("dynamic"), optimizer="SGD")
+    step = TrainStep(model, registry.make_weighting("dynamic"), optimizer="SGD")
     rng = np.random.default_rng(0)
     guard = DeadHeadGuard(NROF_CLASSES, tmp_path)
     warnings = []

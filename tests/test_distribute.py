@@ -88,8 +88,8 @@ def compare(out_path, full=False):
     import keras
 
     from cari_mtl.model.network import load_model_def
-    from cari_mtl.training import weighting_methods
-    from cari_mtl.training.train_step import TrainStep
+    from cari_mtl.training.step.tensorflow import TrainStep
+    from cari_mtl.training.weighting import registry
 
     network = load_model_def()
     rng = np.random.default_rng(0)
@@ -104,7 +104,7 @@ def compare(out_path, full=False):
                 model = small_network(network, IMAGE_SIZE, NROF_CLASSES)
             if initial_weights is not None:
                 model.set_weights(initial_weights)
-        step = TrainStep(model, weighting_methods.make_weighting("dynamic"), "RMSProp", center_loss_factor=0.1,
+        step = TrainStep(model, registry.make_weighting("dynamic"), "RMSProp", center_loss_factor=0.1,
                          center_loss_alfa=0.5, lossweights_lr_factor=10.0, moving_average_decay=0.9,
                          distribution=distribution)
         before = state(step)
@@ -136,7 +136,7 @@ def state(step):
         "trainable": [v.numpy() for v in step.model.trainable_variables],
         "non_trainable": [v.numpy() for v in step.model.non_trainable_variables],
         "centers": [step.centers.numpy()],
-        "ema": [v.numpy() for v in step.ema.shadows],
+        "ema": [v.numpy() for v in step.ema_shadows],
         "optimizer": [v.numpy() for opt in step.optimizers.values() for v in opt.variables],
     }
 

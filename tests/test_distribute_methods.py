@@ -44,8 +44,8 @@ def compare(out_path):
     import keras
 
     from cari_mtl.model.network import load_model_def
-    from cari_mtl.training import weighting_methods
-    from cari_mtl.training.train_step import TrainStep
+    from cari_mtl.training.step.tensorflow import TrainStep
+    from cari_mtl.training.weighting import registry
 
     network = load_model_def()
     rng = np.random.default_rng(0)
@@ -60,7 +60,7 @@ def compare(out_path):
                 model.set_weights(initial_weights)
         before = model.get_weights()
         trainable_before = [v.numpy() for v in model.trainable_variables]
-        step = TrainStep(model, weighting_methods.make_weighting(name, **options), "RMSProp", center_loss_factor=0.1,
+        step = TrainStep(model, registry.make_weighting(name, **options), "RMSProp", center_loss_factor=0.1,
                          center_loss_alfa=0.5, distribution=distribution)
         step.weighting.start_epoch(STAGED_EPOCH)
         logs = [{k: float(v) for k, v in step(images, LABELS, IS_CARI, 0.01).items()} for images in batches]

@@ -3,7 +3,7 @@
 import numpy as np
 
 from cari_mtl.evaluation import metrics
-from cari_mtl.training.epoch_evaluation import kept_pairs, one_class_warning, verification_pairs
+from cari_mtl.training.loop.epoch_evaluation import kept_pairs, one_class_warning, verification_pairs
 
 
 def test_whole_batches_of_images_only():

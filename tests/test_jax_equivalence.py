@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from cari_mtl.model.model_dir import ModelConfig, load_model_dir, save_model_dir
-from cari_mtl.training import weighting_methods
-from cari_mtl.training.losses import task_loss_terms_fn
-from cari_mtl.training.lr_schedules import step_schedule
-from cari_mtl.training.train_step import TrainStep
+from cari_mtl.training.step.formulas import task_loss_terms_fn
+from cari_mtl.training.step.lr_schedules import step_schedule
+from cari_mtl.training.step.tensorflow import TrainStep
+from cari_mtl.training.weighting import registry
 
 from jax_subprocess import TESTS, requires_jax, run_jax
 
@@ -59,7 +59,7 @@ def margin_model_dir(tmp_path_factory):
 
 def tensorflow_run(model_dir, data, name, optimizer, modern=False, detached=False):
     model, model_config = load_model_dir(model_dir)
-    weighting = weighting_methods.make_weighting(name, static_weights=STATIC_WEIGHTS, dwa_window=DWA_WINDOW,
+    weighting = registry.make_weighting(name, static_weights=STATIC_WEIGHTS, dwa_window=DWA_WINDOW,
                                                  detach_weights_input=detached)
     options = {"loss_terms_fn": task_loss_terms_fn(model_config, LABEL_SMOOTHING),
                "learning_rate_schedule": step_schedule("cosine", PEAK, STEPS, WARMUP_STEPS)} if modern else {}
@@ -131,13 +131,13 @@ def assert_same_steps(jax_result, logs, variables, step, name):
             continue
         np.testing.assert_allclose(jax_result[f"var/{path}"], value, rtol=1e-5, atol=1e-5, err_msg=path)
     np.testing.assert_allclose(jax_result["centers"], step.centers.numpy(), rtol=1e-5, atol=1e-5)
-    shadows = np.concatenate([np.ravel(shadow.numpy()) for shadow in step.ema.shadows])
+    shadows = np.concatenate([np.ravel(shadow.numpy()) for shadow in step.ema_shadows])
     np.testing.assert_allclose(jax_result["ema"], shadows, rtol=1e-5, atol=1e-5)
-    own = {key: value.numpy() for key, value in step.weighting.checkpoint_objects().items()}
-    for key in jax_result.files:
-        if key.startswith("weighting/"):
-            name_in_tf = "log_variances" if key == "weighting/params" else key.split("/", 1)[1]
-            np.testing.assert_allclose(jax_result[key], own.pop(name_in_tf), rtol=1e-5, atol=1e-6, err_msg=key)
+    own = {**{f"params/{n}": v.numpy() for n, v in step.params.items()},
+           **{f"weighting/{k}": v.numpy() for k, v in step.weighting_state.items()}}
+    for key in jax_result.files:  # the weighting's own state (learned weights, loss history)
+        if key.startswith(("params/", "weighting/")):
+            np.testing.assert_allclose(jax_result[key], own.pop(key), rtol=1e-5, atol=1e-6, err_msg=key)
     assert not own, f"state of {name} not compared: {sorted(own)}"
 
 
@@ -157,13 +157,10 @@ def test_data_parallel_on_two_devices_equals_one_device(model_dir, jax_results, 
             np.testing.assert_allclose(two[key], one[key], rtol=1e-5, atol=1e-5, err_msg=key)
 
 
-@requires_jax
-def test_every_weighting_has_a_jax_version_that_takes_its_options():
-    from cari_mtl.training.jax_task_weighting import NAMES, make_jax_weighting
-
-    assert sorted(NAMES) == sorted(weighting_methods.names())  # every method trains under JAX too
+def test_one_registry_makes_every_method_with_its_options():
+    """One class per method serves both backends: the registry builds each with the options it takes."""
     with pytest.raises(ValueError, match="^unknown --task_weighting 'cagrad'"):
-        make_jax_weighting("cagrad")
-    assert make_jax_weighting("dynamic", detach_weights_input=True).detach_weights_input
-    assert make_jax_weighting("dwa", dwa_window=5, static_weights=(1, 1, 1)).window == 5
-    assert make_jax_weighting("staged", staged_epochs=(2, 1, 1, 1)).epochs == (2, 1, 1, 1)
+        registry.make_weighting("cagrad")
+    assert registry.make_weighting("dynamic", detach_weights_input=True).detach_weights_input
+    assert registry.make_weighting("dwa", dwa_window=5, static_weights=(1, 1, 1)).window == 5
+    assert registry.make_weighting("staged", staged_epochs=(2, 1, 1, 1)).epochs == (2, 1, 1, 1)

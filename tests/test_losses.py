@@ -3,7 +3,9 @@
 import numpy as np
 import tensorflow as tf
 
-from cari_mtl.training import losses
+from cari_mtl.training.step import formulas as losses
+from cari_mtl.training.step.common import lossweights_mean
+from cari_mtl.training.weighting.original import Dynamic
 
 
 def np_cross_entropy(logits, labels):
@@ -19,12 +21,12 @@ def test_center_loss_and_update_two_samples_of_one_class_and_absent_classes():
     labels = np.array([0, 0, 2])
     alfa = 0.25
 
-    per_sample = losses.center_distance(features, labels, centers).numpy()
+    per_sample = np.asarray(losses.center_distance(features, labels, centers))
     # 0.5 * ||f - c_y||^2 by hand
     np.testing.assert_allclose(per_sample, [0.5 * 1.0, 0.5 * (0.0 + 4.0), 0.5 * (0.25 + 1.0)], rtol=1e-6)
 
-    sums, counts = losses.center_update_terms(features, labels, centers, 4)
-    new_centers = centers - losses.center_delta(sums, counts, alfa).numpy()
+    sums, counts = losses.center_update_terms(features, labels, centers)
+    new_centers = np.asarray(losses.updated_centers(centers, sums, counts, alfa))
     expected = centers.copy()
     expected[0] -= 0.75 * ((centers[0] - features[0]) + (centers[0] - features[1])) / 2
     expected[2] -= 0.75 * (centers[2] - features[2])
@@ -88,8 +90,8 @@ def test_weights_loss_value_and_gradient_hold_task_losses_constant():
     w = tf.Variable([0.5, 0.3, 0.2])
     task_losses = tf.Variable([2.0, 1.0, 0.5])
     with tf.GradientTape(persistent=True) as tape:
-        l4 = losses.weights_loss(w, task_losses)
-        total = losses.total_loss(w, task_losses)
+        objectives = losses.objectives(w, task_losses)
+        l4, total = objectives["L4"], objectives["L"]
     np.testing.assert_allclose(l4.numpy(), 0.5 / 2.01 + 0.3 / 1.01 + 0.2 / 0.51, rtol=1e-6)
     np.testing.assert_allclose(tape.gradient(l4, w).numpy(), [1 / 2.01, 1 / 1.01, 1 / 0.51], rtol=1e-6)
     assert tape.gradient(l4, task_losses) is None
@@ -98,5 +100,7 @@ def test_weights_loss_value_and_gradient_hold_task_losses_constant():
 
 def test_batch_task_weights_add_the_bases_to_the_column_means():
     lossweights = np.array([[0.2, 0.3, 0.5], [0.4, 0.4, 0.2]], np.float32)
-    w = losses.batch_task_weights(lossweights, (0.1, 0.0, 0.2)).numpy()
+    terms = {"lossweights_sum": lossweights.sum(axis=0), "rows": np.float32(2)}
+    mean = lossweights_mean(terms)
+    w = np.asarray(Dynamic((0.1, 0.0, 0.2)).task_weights(mean, {"params": {}}))
     np.testing.assert_allclose(w, [0.4, 0.35, 0.55], rtol=1e-6)

@@ -10,9 +10,8 @@ import tensorflow as tf
 from cari_mtl.model import margin_heads
 from cari_mtl.model.margin_heads import head_margin, margin_logits
 from cari_mtl.model.model_dir import ModelConfig, load_model_dir, read_config, save_model_dir
-from cari_mtl.training import losses
-from cari_mtl.training.head_losses import head_cross_entropy
-from cari_mtl.training.losses import task_loss_terms_fn
+from cari_mtl.training.step import formulas as losses
+from cari_mtl.training.step.formulas import head_cross_entropy, task_loss_terms_fn
 
 SCALE = 30.0
 CLASSES = 4

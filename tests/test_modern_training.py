@@ -10,11 +10,11 @@ from test_weighting import IS_CARI, LABELS, X, toy_model, toy_terms
 
 from cari_mtl.data.synthetic import random_face, render_caricature, render_photo
 from cari_mtl.model.model_dir import ModelConfig
-from cari_mtl.training import weighting_methods
-from cari_mtl.training.losses import task_loss_terms_fn
-from cari_mtl.training.lr_schedules import step_schedule
-from cari_mtl.training.optimizers import make_optimizer
-from cari_mtl.training.train_step import TrainStep
+from cari_mtl.training.step.formulas import task_loss_terms_fn
+from cari_mtl.training.step.lr_schedules import step_schedule
+from cari_mtl.training.step.optimizers import make_optimizer
+from cari_mtl.training.step.tensorflow import TrainStep
+from cari_mtl.training.weighting import registry
 
 from small_network import small_network
 
@@ -38,7 +38,7 @@ def test_cosine_schedule_follows_the_formula():
 
 def test_train_step_uses_the_schedule_at_each_iteration_with_adamw(network):
     model = toy_model(network, "cavi", seed=3)
-    step = TrainStep(model, weighting_methods.make_weighting("static"), optimizer="AdamW", loss_terms_fn=toy_terms,
+    step = TrainStep(model, registry.make_weighting("static"), optimizer="AdamW", loss_terms_fn=toy_terms,
                      optimizer_options={"adamw_weight_decay": 0.01},
                      learning_rate_schedule=step_schedule("cosine", PEAK, TOTAL, WARMUP))
     optimizer = step.optimizers["theta"]
@@ -78,13 +78,13 @@ def synthetic_batch():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", weighting_methods.names())
+@pytest.mark.parametrize("method", registry.names())
 def test_every_weighting_method_trains_two_steps_with_margin_heads(network, method):
     keras.utils.set_random_seed(1)
     model = small_network(network, IMAGE_SIZE, NROF_CLASSES, verif_head="cosface", identity_heads="arcface",
                           margin_scale=16.0)
     config = ModelConfig(IMAGE_SIZE, NROF_CLASSES, verif_head="cosface", identity_heads="arcface", margin_scale=16.0)
-    step = TrainStep(model, weighting_methods.make_weighting(method), optimizer="AdamW",
+    step = TrainStep(model, registry.make_weighting(method), optimizer="AdamW",
                      loss_terms_fn=task_loss_terms_fn(config, label_smoothing=0.1), center_loss_factor=0.01,
                      learning_rate_schedule=step_schedule("cosine", 0.01, 4, 1))
     images, labels, is_cari = synthetic_batch()

@@ -5,14 +5,14 @@ import itertools
 import numpy as np
 import tensorflow as tf
 
-from cari_mtl.training import mtl_methods, weighting_math
+from cari_mtl.training.weighting import formulas as weighting_math
 
 
 def test_uncertainty_gradient_of_the_log_variance_is_one_minus_weighted_loss():
     losses = tf.constant([2.0, 0.5, 1.0])
     log_variances = tf.Variable([0.0, 1.0, -0.5])
     with tf.GradientTape() as tape:
-        objective = mtl_methods.uncertainty_objective(losses, log_variances)
+        objective = weighting_math.uncertainty_objective(losses, log_variances)
     s = np.array([0.0, 1.0, -0.5])
     np.testing.assert_allclose(objective.numpy(), np.sum(np.exp(-s) * [2.0, 0.5, 1.0] + s), rtol=1e-6)
     np.testing.assert_allclose(tape.gradient(objective, log_variances).numpy(), 1 - np.exp(-s) * [2.0, 0.5, 1.0],
@@ -23,23 +23,24 @@ def test_dwa_weights_from_two_epochs_of_losses():
     previous, before = np.array([1.0, 2.0, 0.5]), np.array([2.0, 2.0, 0.25])
     ratios = previous / before  # 0.5, 1, 2
     expected = 3 * np.exp(ratios / 2.0) / np.exp(ratios / 2.0).sum()
-    actual = mtl_methods.dwa_weights(tf.constant(previous), tf.constant(before), temperature=2.0).numpy()
+    actual = np.asarray(weighting_math.dwa_weights(tf.constant(previous), tf.constant(before), 2, 2.0))
     np.testing.assert_allclose(actual, expected, rtol=1e-12)
     assert abs(actual.sum() - 3.0) < 1e-12
+    first_windows = np.asarray(weighting_math.dwa_weights(tf.constant(previous), tf.constant(before), 1, 2.0))
+    np.testing.assert_array_equal(first_windows, 1.0)  # w = 1 until two windows are done
     assert actual[2] > actual[1] > actual[0]  # the task whose loss fell least gets the most weight
 
 
 def test_gradnorm_weight_update():
-    weights = tf.Variable([1.0, 1.0, 1.0])
+    weights = tf.constant([1.0, 1.0, 1.0])
     raw_norms = tf.constant([2.0, 1.0, 4.0])  # ||dL_i/dW||, so G_i = w_i * raw_i
     losses, initial = tf.constant([0.5, 1.0, 2.0]), tf.constant([1.0, 1.0, 1.0])
-    with tf.GradientTape() as tape:
-        loss = mtl_methods.gradnorm_loss(weights * raw_norms, losses, initial, alpha=1.0)
-    gradient = tape.gradient(loss, weights).numpy()
+    updated = np.asarray(weighting_math.gradnorm_update(weights, raw_norms, losses, initial, 1.0, 0.1))
     norms, ratios = np.array([2.0, 1.0, 4.0]), np.array([0.5, 1.0, 2.0])
     target = norms.mean() * ratios / ratios.mean()  # 7/3 * [0.4286, 0.8571, 1.7143]
-    np.testing.assert_allclose(loss.numpy(), np.abs(norms - target).sum(), rtol=1e-6)
-    np.testing.assert_allclose(gradient, np.sign(norms - target) * norms, rtol=1e-6)
+    gradient = np.sign(norms - target) * norms  # of L_grad = sum_i |G_i - target_i| in w_i (target constant)
+    expected = np.maximum(1.0 - 0.1 * gradient, 0.0)
+    np.testing.assert_allclose(updated, 3 * expected / expected.sum(), rtol=1e-6)
 
 
 def test_pcgrad_projects_a_conflicting_pair_and_keeps_an_agreeing_one():

@@ -33,11 +33,11 @@ import tensorflow as tf
 from test_resume_exact import event_steps, numbers, rows
 
 import cari_mtl.commands.train as train_module
-import cari_mtl.training.session as session
+import cari_mtl.training.run.session as session
 from cari_mtl.commands.cli import run_cli
 from cari_mtl.data.synthetic import generate_dataset
-from cari_mtl.training.logs import LOSS_HEADER, WEIGHTS_HEADER
-from cari_mtl.training.training_data import TrainingData
+from cari_mtl.training.loop.logs import LOSS_HEADER, WEIGHTS_HEADER
+from cari_mtl.training.run.training_data import TrainingData
 
 from test_train import interrupted_after, self_signal
 

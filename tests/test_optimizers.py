@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from cari_mtl.training.ema import MovingAverage
-from cari_mtl.training.optimizers import make_optimizer
+from cari_mtl.training.step.optimizers import make_optimizer
 
 
 def test_rmsprop_three_steps_follow_tf1_formulas():

@@ -6,7 +6,7 @@ import pytest
 
 from cari_mtl.commands import plot_training
 from cari_mtl.evaluation import plots
-from cari_mtl.training.logs import read_step_table
+from cari_mtl.training.loop.logs import read_step_table
 
 WEIGHTS_HEADER = "loss_verif_weight, loss_expr_weight, loss_cari_weight\n"
 # The original's header literal continues over a backslash-newline, so the line holds the indentation.

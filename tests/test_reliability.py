@@ -15,7 +15,7 @@ import tensorflow as tf
 
 import cari_mtl.commands.extract_features as extract_features
 import cari_mtl.commands.train as train_module
-import cari_mtl.training.session as session
+import cari_mtl.training.run.session as session
 from cari_mtl.alignment.mtcnn_align import align_dataset
 from cari_mtl.commands.cli import run_cli
 from cari_mtl.data.cavi import load_cavi_pairs, parse_pairs_lines
@@ -24,10 +24,10 @@ from cari_mtl.evaluation import protocols as evaluation
 from cari_mtl.model.checkpoints import CheckpointError
 from cari_mtl.model.model_dir import load_model_dir, save_model_dir
 from cari_mtl.runtime.finite_check import NonFiniteError, drop_nonfinite_rows
-from cari_mtl.training.epoch_evaluation import EvaluationSplit
-from cari_mtl.training.interrupt import StopRequest, TrainingInterrupted
-from cari_mtl.training.resume import find_resume_point, restore
-from cari_mtl.training.training_data import TrainingData
+from cari_mtl.training.loop.checkpoints import find_resume_point, restore
+from cari_mtl.training.loop.epoch_evaluation import EvaluationSplit
+from cari_mtl.training.loop.interrupt import StopRequest, TrainingInterrupted
+from cari_mtl.training.run.training_data import TrainingData
 
 from test_evaluate_helpers import NROF_CLASSES, evaluation_config, save_untrained_model, write_image
 from test_evaluate_scripts import script_main, write_cavi

@@ -20,13 +20,13 @@ import tensorflow as tf
 from test_reliability import one_error_line
 
 import cari_mtl.commands.train as train_module
-import cari_mtl.training.session as session
+import cari_mtl.training.run.session as session
 from cari_mtl.commands import convert_checkpoint, demo, export, synthetic_data
 from cari_mtl.commands.cli import run_cli
 from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.model.checkpoints import CheckpointError
-from cari_mtl.training import run_file
 from cari_mtl.training.config import TrainingConfig
+from cari_mtl.training.run import run_file
 
 from test_train import BASE_FLAGS, memory_data, patch_data
 
@@ -500,7 +500,7 @@ def test_plot_roc_names_a_corrupt_scores_file(tmp_path, capsys):
 
 def test_plot_training_on_a_read_only_folder(tmp_path, capsys):
     from cari_mtl.commands import plot_training
-    from cari_mtl.training.logs import LOSS_FILE, LOSS_HEADER, WEIGHTS_FILE, WEIGHTS_HEADER
+    from cari_mtl.training.loop.logs import LOSS_FILE, LOSS_HEADER, WEIGHTS_FILE, WEIGHTS_HEADER
 
     (tmp_path / WEIGHTS_FILE).write_text(WEIGHTS_HEADER + "0.3 0.3 0.4\n")
     (tmp_path / LOSS_FILE).write_text(LOSS_HEADER + "1 2 3 4 5 6 7\n")

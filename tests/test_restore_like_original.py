@@ -14,9 +14,9 @@ import tensorflow as tf
 
 from cari_mtl.model.checkpoints import PHOTO, TRUNK, keras_variables_by_slim_name, load_tf1_checkpoint
 from cari_mtl.model.model_dir import ModelConfig
-from cari_mtl.training import weighting_methods
-from cari_mtl.training.optimizer_state import restore_optimizer_state
-from cari_mtl.training.train_step import TrainStep
+from cari_mtl.training.step.optimizer_state import restore_optimizer_state
+from cari_mtl.training.step.tensorflow import TrainStep
+from cari_mtl.training.weighting import registry
 
 pytestmark = pytest.mark.slow  # one full network and a TF1 graph of its branch-1 tail and photo branch
 
@@ -100,14 +100,14 @@ def original_facenet_restore(variables, prefix):
 @pytest.fixture(scope="module")
 def step():
     model = ModelConfig(IMAGE_SIZE, NROF_CLASSES).build()
-    return TrainStep(model, weighting_methods.make_weighting("dynamic"), "RMSProp")
+    return TrainStep(model, registry.make_weighting("dynamic"), "RMSProp")
 
 
 def restore(step, prefix):
     """What `train --pretrained_model` does with a TF1 checkpoint: weights, then the training state
     (shadows and centers first put back to what a new TrainStep holds)."""
     load_tf1_checkpoint(step.model, prefix)
-    for shadow, variable in zip(step.ema.shadows, step.ema.sources):
+    for shadow, variable in zip(step.ema_shadows, step.ema_sources):
         shadow.assign(variable)
     step.centers.assign(tf.zeros_like(step.centers))
     return restore_optimizer_state(step, prefix, "RMSProp")
@@ -126,7 +126,7 @@ def port_state(step, name):
     variable = keras_variables_by_slim_name(step.model)[name]
     optimizer = step.optimizers["theta"]
     index = optimizer._get_variable_index(variable)
-    shadow = step.ema.shadows[[id(v) for v in step.ema.sources].index(id(variable))]
+    shadow = step.ema_shadows[[id(v) for v in step.ema_sources].index(id(variable))]
     return optimizer._velocities[index].numpy(), optimizer._momentums[index].numpy(), shadow.numpy()
 
 

@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 import cari_mtl.commands.train as train_module
-from cari_mtl.training.logs import LOSS_HEADER, WEIGHTS_HEADER
+from cari_mtl.training.loop.logs import LOSS_HEADER, WEIGHTS_HEADER
 
 from test_train import BASE_FLAGS, SMALL_NETWORK, patch_data, start_training
 

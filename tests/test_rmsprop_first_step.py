@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from cari_mtl.training.optimizers import make_optimizer
+from cari_mtl.training.step.optimizers import make_optimizer
 
 
 def first_step(optimizer, gradient):

@@ -22,8 +22,8 @@ from cari_mtl.training.config import (
     WeightingOptions,
     resolve,
 )
-from cari_mtl.training.logs import read_step_table
-from cari_mtl.training.run_file import RUN_FILE
+from cari_mtl.training.loop.logs import read_step_table
+from cari_mtl.training.run.run_file import RUN_FILE
 
 TESTS = Path(__file__).resolve().parent
 SMALL_NETWORK = str(TESTS / "small_network.py")

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from cari_mtl.training.schedule import LearningRate
+from cari_mtl.training.loop.schedule import LearningRate
 
 
 def original_rate(filename, epoch):

@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 from cari_mtl.runtime.speed import DynamicLossScale, mixed_precision_policy, use_xla
-from cari_mtl.training import weighting_methods
-from cari_mtl.training.train_step import TrainStep
+from cari_mtl.training.step.tensorflow import TrainStep
+from cari_mtl.training.weighting import registry
 
 from small_network import small_network
 
@@ -49,7 +49,7 @@ def train_step(network, policy):
     keras.config.set_dtype_policy(policy)
     try:
         model = small_network(network, IMAGE_SIZE, NROF_CLASSES)
-        step = TrainStep(model, weighting_methods.make_weighting("dynamic"), "RMSProp", center_loss_factor=0.1,
+        step = TrainStep(model, registry.make_weighting("dynamic"), "RMSProp", center_loss_factor=0.1,
                          center_loss_alfa=0.5)
     finally:
         keras.config.set_dtype_policy("float32")

@@ -6,13 +6,13 @@ import pytest
 import tensorflow as tf
 from test_weighting import IS_CARI, LABELS, LR, TARGETS, X, np_clip, toy_model, toy_terms
 
-from cari_mtl.training import weighting_methods
-from cari_mtl.training.train_step import TrainStep
+from cari_mtl.training.step.tensorflow import TrainStep
+from cari_mtl.training.weighting import registry
 
 
 def make_step(network, name, terms=toy_terms, **options):
     model = toy_model(network, "cavi", seed=3)
-    step = TrainStep(model, weighting_methods.make_weighting(name, **options), optimizer="SGD", loss_terms_fn=terms)
+    step = TrainStep(model, registry.make_weighting(name, **options), optimizer="SGD", loss_terms_fn=terms)
     return model, step
 
 
@@ -37,13 +37,13 @@ def np_task_gradients(kernel):
 def test_uncertainty_moves_each_log_variance_by_its_gradient(network):
     model, step = make_step(network, "uncertainty")
     for _ in range(2):
-        kernel, s = trunk(model), step.weighting.log_variances.numpy().astype(np.float64)
+        kernel, s = trunk(model), step.params["log_variances"].numpy().astype(np.float64)
         losses = np_task_losses(kernel)
         logs = step(X, LABELS, IS_CARI, LR)
         np.testing.assert_allclose([float(logs[f"w{i}"]) for i in (1, 2, 3)], np.exp(-s), rtol=1e-6)
         weighted = np.exp(-s)[:, None, None] * np_task_gradients(kernel)
         kernel_gradient, s_gradient = np_clip([weighted.sum(axis=0), 1 - np.exp(-s) * losses])
-        np.testing.assert_allclose(step.weighting.log_variances.numpy(), s - LR * s_gradient, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(step.params["log_variances"].numpy(), s - LR * s_gradient, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(trunk(model), kernel - LR * kernel_gradient, rtol=1e-5, atol=1e-7)
 
 
@@ -75,7 +75,7 @@ def test_gradnorm_updates_the_weights_by_its_rule(network):
         target = (weights * norms).mean() * (ratios / ratios.mean()) ** 1.5
         updated = np.maximum(weights - 0.1 * np.sign(weights * norms - target) * norms, 0)
         weights = 3 * updated / updated.sum()
-        np.testing.assert_allclose(step.weighting.weights.numpy(), weights, rtol=1e-5)
+        np.testing.assert_allclose(step.weighting_state["weights"].numpy(), weights, rtol=1e-5)
 
 
 def conflicting_terms(outputs, labels, is_cari, centers, center_loss_factor):
@@ -162,7 +162,7 @@ def test_staged_trains_only_the_stages_variables(network):
     from small_network import small_network
 
     model = small_network(network, 24, 5)
-    step = TrainStep(model, weighting_methods.make_weighting("staged", staged_epochs=(1, 1, 1, 1)), optimizer="SGD")
+    step = TrainStep(model, registry.make_weighting("staged", staged_epochs=(1, 1, 1, 1)), optimizer="SGD")
     rng = np.random.default_rng(0)
     images = rng.normal(size=(8, 24, 24, 3)).astype(np.float32)
     labels, is_cari = rng.integers(0, 5, 8), np.array([0, 1] * 4)

@@ -19,13 +19,13 @@ import numpy as np
 import pytest
 
 import cari_mtl.commands.train as train_module
-import cari_mtl.training.session as session
+import cari_mtl.training.run.session as session
 from cari_mtl.commands.cli import run_cli
 from cari_mtl.data.array_batches import array_batches
 from cari_mtl.images.eval_loader import load_eval_batch
-from cari_mtl.training.epoch_evaluation import EvaluationSplit
-from cari_mtl.training.logs import read_step_table
-from cari_mtl.training.training_data import TrainingData
+from cari_mtl.training.loop.epoch_evaluation import EvaluationSplit
+from cari_mtl.training.loop.logs import read_step_table
+from cari_mtl.training.run.training_data import TrainingData
 
 COLOURS = [(220, 40, 40), (40, 200, 60), (50, 60, 230), (230, 210, 40)]
 IMAGE_SIZE = 80

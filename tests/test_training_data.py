@@ -6,7 +6,7 @@ from cari_mtl.data.cavi import cavi_split
 from cari_mtl.data.pipeline import epoch_indices
 from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.training.config import DataConfig, LoopConfig, NetworkConfig, TrainingConfig
-from cari_mtl.training.training_data import load_training_data
+from cari_mtl.training.run.training_data import load_training_data
 
 
 def data_config(dataset):
@@ -59,7 +59,7 @@ def reads_of(bad, stream, wanted):
 
 
 def test_a_split_without_one_modality_is_announced():
-    from cari_mtl.training.training_data import missing_modality_warning
+    from cari_mtl.training.run.training_data import missing_modality_warning
 
     assert "no caricature in the training split: L3 is 0" in missing_modality_warning([0, 0, 0])
     assert "no photo in the training split: L2 is 0" in missing_modality_warning([1, 1])

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cari_mtl.training import weighting, weighting_methods
-from cari_mtl.training.train_step import TrainStep
+from cari_mtl.training.step.tensorflow import TrainStep
+from cari_mtl.training.weighting import registry
+from cari_mtl.training.weighting.base import split_indices
 
 X = np.array([[0.3, -0.8], [1.1, 0.4], [-0.5, 0.9], [0.7, 0.2]], np.float32)
 LABELS = np.array([0, 1, 2, 1])
@@ -75,7 +76,7 @@ def params_of(model):
 
 def run_one_step(network, name, variant, factor=1.0, static_weights=(1.0, 1.0, 1.0)):
     model = toy_model(network, variant, seed=3)
-    method = weighting_methods.make_weighting(name, static_weights=static_weights)
+    method = registry.make_weighting(name, static_weights=static_weights)
     step = TrainStep(model, method, optimizer="SGD", lossweights_lr_factor=factor, loss_terms_fn=toy_terms)
     before = params_of(model)
     logs = step(X, LABELS, IS_CARI, LR)
@@ -142,7 +143,7 @@ def constant_terms(outputs, labels, is_cari, centers, center_loss_factor):
 def test_toy_behaviour_of_the_paper(network, name, variant):
     """PORTING T5: with L_a > L_b fixed, dynamic moves weight onto the hard task, naive away from it."""
     model = toy_model(network, variant, seed=5)
-    step = TrainStep(model, weighting_methods.make_weighting(name), optimizer="RMSProp", loss_terms_fn=constant_terms)
+    step = TrainStep(model, registry.make_weighting(name), optimizer="RMSProp", loss_terms_fn=constant_terms)
     history = [step(X, LABELS, IS_CARI, 0.05) for _ in range(15)]
     first, last = history[0], history[-1]
     if name == "dynamic":
@@ -155,8 +156,10 @@ def test_toy_behaviour_of_the_paper(network, name, variant):
 
 def test_variable_split_puts_only_the_weights_head_in_psi(network):
     model = network.build_model(image_size=80, nrof_classes=4)
-    theta, psi = weighting.split_variables(model)
-    assert sorted(v.path for v in psi) == sorted(v.path for v in model.get_layer("Logits_lossweights").weights)
+    theta, psi = split_indices(model)
+    variables = model.trainable_variables
+    head = model.get_layer("Logits_lossweights")
+    assert sorted(variables[i].path for i in psi) == sorted(v.path for v in head.weights)
     assert len(theta) + len(psi) == len(model.trainable_variables)
-    groups = weighting_methods.make_weighting("dynamic").groups(model)
-    assert [(g.name, g.objective, len(g.variables)) for g in groups] == [("theta", "L", len(theta)), ("psi", "L4", 2)]
+    groups = registry.make_weighting("dynamic").groups(model)
+    assert [(g.name, g.objective, len(g.indices)) for g in groups] == [("theta", "L", len(theta)), ("psi", "L4", 2)]

@@ -1,4 +1,4 @@
-"""The lost-worker line (cari_mtl.training.worker_failure) and the child-process watchdog
+"""The lost-worker line (cari_mtl.training.run.worker_failure) and the child-process watchdog
 (cari_mtl.runtime.watchdog)."""
 
 import json
@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from cari_mtl.commands import stop_messages
-from cari_mtl.training import worker_failure
+from cari_mtl.training.run import worker_failure
 
 ROOT = Path(__file__).resolve().parents[1]
 TF_CONFIG = json.dumps({"cluster": {"worker": ["10.0.0.1:2222", "10.0.0.2:2222"]},

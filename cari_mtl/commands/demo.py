@@ -31,7 +31,7 @@ from cari_mtl.training.config import (
     TrainingConfig,
     WeightingOptions,
 )
-from cari_mtl.training.weighting_methods import names as weighting_names
+from cari_mtl.training.weighting.registry import names as weighting_names
 
 LABELS = {"verification_accuracy": "verification", "photo_id_accuracy": "photo id",
           "caricature_id_accuracy": "caricature id", "v2c_accuracy": "V2C", "c2v_accuracy": "C2V"}
@@ -90,9 +90,9 @@ def demo_config(args, dataset, output):
 
 def main(argv=None):
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
-    from cari_mtl.training.epoch_evaluation import METRIC_KEYS  # TensorFlow, once the flags parsed
-    from cari_mtl.training.logs import read_step_table
-    from cari_mtl.training.session import train
+    from cari_mtl.training.loop.epoch_evaluation import METRIC_KEYS  # TensorFlow, once the flags parsed
+    from cari_mtl.training.loop.logs import read_step_table
+    from cari_mtl.training.run.session import train
 
     started = time.time()
     output = refuse_existing(args.output_dir, "--output_dir", args.overwrite)

@@ -24,7 +24,7 @@ def parse_arguments(argv):
 def main(argv=None):
     args = parse_arguments(argv)
     from cari_mtl.evaluation import plots  # matplotlib and TensorFlow, once the flags parsed (not for --help)
-    from cari_mtl.training.logs import LOSS_FILE, WEIGHTS_FILE, read_step_table
+    from cari_mtl.training.loop.logs import LOSS_FILE, WEIGHTS_FILE, read_step_table
 
     weights = read_step_table(Path(args.logs_dir) / WEIGHTS_FILE, 3)
     losses = read_step_table(Path(args.logs_dir) / LOSS_FILE, 7)

@@ -3,14 +3,15 @@ and the command line that continues the run."""
 
 import json
 
-from cari_mtl.training.interrupt import TrainingInterrupted
+from cari_mtl.runtime.backend import resume_flags
+from cari_mtl.training.loop.interrupt import TrainingInterrupted
 
 RESUME_COMMAND = "python train/train.py"
 
 
 def message(error, run_dir, models_base_dir, tf_config):
     """The line for a lost-worker `error`, seen by this task (TF_CONFIG `tf_config`)."""
-    from cari_mtl.training.worker_failure import checkpoint_line, describe, lost_peers, own_task, this_task
+    from cari_mtl.training.run.worker_failure import checkpoint_line, describe, lost_peers, own_task, this_task
 
     config = json.loads(tf_config or "{}")
     peers = lost_peers(str(getattr(error, "message", error)), own_task(config))
@@ -28,5 +29,5 @@ def message(error, run_dir, models_base_dir, tf_config):
 def stop_message(stopped):
     """The lines for a TrainingInterrupted or a WorkerLost."""
     if isinstance(stopped, TrainingInterrupted):
-        return f"{stopped}\ncontinue with: {RESUME_COMMAND} --resume {stopped.model_dir}"
+        return f"{stopped}\ncontinue with: {RESUME_COMMAND} {resume_flags(stopped.model_dir)}"
     return message(stopped.error, stopped.run_dir, stopped.models_base_dir, stopped.tf_config)

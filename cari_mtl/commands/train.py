@@ -1,4 +1,4 @@
-"""Training command: flags → TrainingConfig → cari_mtl.training.session (train/*.py call `main`).
+"""Training command: flags → TrainingConfig → cari_mtl.training.run.session (train/*.py call `main`).
 
     python train/train.py --data_dir D --test_pairs P [--dataset cavi|webcari] [--task_weighting ...]
     python train/train.py @configs/cavi_from_scratch.args --data_dir D --test_pairs P   # a recipe file
@@ -17,10 +17,10 @@ from pathlib import Path
 from cari_mtl.commands.argument_files import expand_argument_files
 from cari_mtl.commands.resume_flags import resume_extension
 from cari_mtl.commands.training_flags import parse_training_arguments, training_config
-from cari_mtl.runtime.backend import backend_name
+from cari_mtl.runtime.backend import DEFAULT_BACKEND, chosen_at_start, select_backend
 from cari_mtl.training.config import TrainingConfig
-from cari_mtl.training.interrupt import TrainingInterrupted, WorkerLost
-from cari_mtl.training.run_file import newest_run, read_run_file, write_run_file
+from cari_mtl.training.loop.interrupt import TrainingInterrupted, WorkerLost
+from cari_mtl.training.run.run_file import newest_run, read_run_file
 
 
 def resolve_resume(resume, models_base_dir):
@@ -55,24 +55,33 @@ def stored_run_config(run, max_nrof_epochs=None):
 
 
 def resolve_config(argv, defaults=None):
-    """(TrainingConfig, model directory to resume or None): the stored config of the run when resuming."""
+    """(TrainingConfig, model directory to resume or None, run.json's new content or None): the stored config
+    of the run when resuming, on the backend it was trained on; a longer epoch budget goes into the new
+    run.json, which the run writes once it has restored the checkpoint."""
     args = parse_training_arguments(argv, defaults)
     if not args.resume:
-        return config_of_flags(args), None
+        return config_of_flags(args), None, None
     extension = resume_extension(argv, args)
     model_dir = resolve_resume(args.resume, args.models_base_dir)
     run = read_run_file(model_dir)
-    stored_backend = run.get("backend", "tensorflow")
-    if stored_backend != backend_name():
-        raise ValueError(f"--resume {model_dir}: this run was trained under --backend {stored_backend}, whose "
-                         f"checkpoints this backend cannot read: resume it with --backend {stored_backend}")
     config = stored_run_config(run, args.max_nrof_epochs if extension else None)
-    if extension:
-        settings = {key: value for key, value in run.items() if key != "log_dir"}
-        write_run_file(model_dir, run["log_dir"], {**settings, "config": config.to_dict(),
-                                                   "argv": run.get("argv", []) + extension})
-        print(f"--resume {model_dir}: epoch budget now {config.loop.max_nrof_epochs} (stored in its run.json)")
-    return config, model_dir
+    config = dataclasses.replace(config, backend=resumed_backend(model_dir, config.backend or run.get("backend"),
+                                                                 args.backend or chosen_at_start()))
+    if not extension:
+        return config, model_dir, None
+    settings = {key: value for key, value in run.items() if key != "log_dir"}
+    print(f"--resume {model_dir}: epoch budget now {config.loop.max_nrof_epochs} (stored in its run.json)")
+    return config, model_dir, {**settings, "config": config.to_dict(), "argv": run.get("argv", []) + extension}
+
+
+def resumed_backend(model_dir, stored, asked):
+    """The backend a resumed run continues on: the one it was trained on (`stored`; a run.json without one is
+    TensorFlow's); `asked` (--backend or KERAS_BACKEND), when given, must be the same."""
+    stored = stored or DEFAULT_BACKEND
+    if asked and asked != stored:
+        raise ValueError(f"--resume {model_dir}: this run was trained under --backend {stored}, whose "
+                         f"checkpoints this backend cannot read: resume it with --backend {stored}")
+    return select_backend(stored)
 
 
 def stored_model_config(pretrained_model):
@@ -85,14 +94,12 @@ def stored_model_config(pretrained_model):
 def train(argv, defaults=None, progress=True):
     """Runs (or resumes) a training from its flags; returns (model_dir, log_dir, last epoch's metrics)."""
     argv = expand_argument_files(argv)
-    config, resume_dir = resolve_config(argv, defaults)
-    if backend_name() == "jax":
-        from cari_mtl.training.jax_session import run_training
-    else:
-        from cari_mtl.training.session import run_training  # TensorFlow, once the flags parsed (not for --help)
+    config, resume_dir, resumed_record = resolve_config(argv, defaults)
+    from cari_mtl.training.run.session import run_training  # Keras, once the flags parsed (not for --help)
 
     return run_training(config, run_settings={"argv": list(argv), "defaults": defaults or {}}, resume_dir=resume_dir,
-                        command_line=" ".join([sys.argv[0], *argv]), progress=progress)
+                        command_line=" ".join([sys.argv[0], *argv]), progress=progress,
+                        resumed_record=resumed_record)
 
 
 

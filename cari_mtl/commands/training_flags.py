@@ -30,9 +30,10 @@ from cari_mtl.commands.common_flags import (
     add_verification_flags,
 )
 from cari_mtl.model.options import HEADS, LOGITS_RELU_CHOICES
-from cari_mtl.training import datasets, weighting_methods
+from cari_mtl.training import datasets
 from cari_mtl.training.config import LEARNING_RATE_SCHEDULES, OPTIMIZERS, TrainingConfig, resolve
 from cari_mtl.training.config_checks import FLAGS
+from cari_mtl.training.weighting import registry as weighting_methods
 
 NOOP = "does nothing (unused by the original's training scripts)"
 NOOP_TITLE = "flags of the original that do nothing (accepted for compatibility)"

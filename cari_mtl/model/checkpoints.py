@@ -11,7 +11,7 @@ Which variables are taken depends on what the checkpoint is, as in the original:
   branch is initialised by copying branch 1's `Repeat_2/block8_1` and `Block8`.
 
 Optimizer slots, moving averages and counters are not loaded into the model; the training command
-restores the optimizer slots separately (cari_mtl.training.optimizer_state), and the report counts them.
+restores the optimizer slots separately (cari_mtl.training.step.optimizer_state), and the report counts them.
 """
 
 import re

@@ -6,6 +6,7 @@ anything that imports Keras). `--backend` wins over KERAS_BACKEND; without eithe
 Under JAX the evaluation and training paths import no TensorFlow (docs/ARCHITECTURE.md, "Backends").
 """
 
+import importlib.util
 import os
 import sys
 from importlib import metadata
@@ -15,6 +16,7 @@ DEFAULT_BACKEND = "tensorflow"
 YNN_FUSION_FLAG = "xla_cpu_experimental_ynn_fusion_type"
 EIGEN_CPU_CONVOLUTIONS = f"--{YNN_FUSION_FLAG}=-individual_convolution"
 YNN_CONVOLUTION_JAXLIBS = ("0.9.", "0.10.")
+STARTED_WITH = os.environ.get("KERAS_BACKEND")  # before select_backend sets it
 
 
 def requested_backend(argv):
@@ -30,11 +32,15 @@ def requested_backend(argv):
 def select_backend(name=None):
     """Sets KERAS_BACKEND to `name` (None: KERAS_BACKEND or the default) before Keras is imported.
 
-    Raises ValueError for an unknown name, or when Keras was already imported with another backend.
-    Returns the backend in use.
+    Raises ValueError in one line for a backend cari-mtl does not run on (named by the flag or by
+    KERAS_BACKEND), for JAX when it is not installed, or when Keras was already imported with another
+    backend. Returns the backend in use.
     """
     chosen = name or os.environ.get("KERAS_BACKEND") or DEFAULT_BACKEND
     if chosen not in BACKENDS:
+        if name is None:
+            raise ValueError(f"KERAS_BACKEND={chosen} is not a backend cari-mtl runs on: set it to "
+                             f"{' or '.join(BACKENDS)}, or unset it (the default is {DEFAULT_BACKEND})")
         raise ValueError(f"--backend must be one of {', '.join(BACKENDS)}, got {chosen!r}")
     if "keras" in sys.modules:
         current = sys.modules["keras"].backend.backend()
@@ -42,6 +48,8 @@ def select_backend(name=None):
             raise ValueError(f"--backend {chosen}: Keras was already imported with the {current} backend; "
                              f"set KERAS_BACKEND={chosen} before starting Python")
         return current
+    if chosen == "jax" and importlib.util.find_spec("jax") is None:
+        raise ValueError('--backend jax needs JAX, which is not installed: pip install "cari-mtl[jax]"')
     os.environ["KERAS_BACKEND"] = chosen
     if chosen == "jax":
         prefer_eigen_cpu_convolutions()
@@ -72,13 +80,32 @@ def installed_jaxlib():
 
 
 def select_from_argv(argv=None):
-    """`select_backend` with the `--backend` of the command line (sys.argv by default); a bad value
-    is left for the command's own flag parsing to report."""
+    """`select_backend` with the `--backend` of the command line (sys.argv by default); an unknown flag
+    value is left for the command's own flag parsing to report, any other refusal for `startup_error`."""
+    global _startup_error, _requested
     name = requested_backend(sys.argv[1:] if argv is None else argv)
+    _requested = name
     try:
         return select_backend(name)
-    except ValueError:
+    except ValueError as error:
+        if name is None or name in BACKENDS:
+            _startup_error = str(error)
         return None
+
+
+_startup_error = None
+_requested = None
+
+
+def chosen_at_start():
+    """The backend the user named: the command line's --backend, else the KERAS_BACKEND the process
+    started with; None when neither was given."""
+    return _requested or STARTED_WITH
+
+
+def startup_error():
+    """The refusal `select_from_argv` met (no JAX, an unsupported KERAS_BACKEND), or None."""
+    return _startup_error
 
 
 def backend_name():
@@ -86,6 +113,13 @@ def backend_name():
     import keras
 
     return keras.backend.backend()
+
+
+def resume_flags(model_dir):
+    """`--resume <model_dir>`, with `--backend <name>` when the run's backend is not the default (the
+    command that continues a run must run it on the backend its checkpoints belong to)."""
+    name = backend_name() if "keras" in sys.modules else os.environ.get("KERAS_BACKEND", DEFAULT_BACKEND)
+    return f"--resume {model_dir}" + ("" if name == DEFAULT_BACKEND else f" --backend {name}")
 
 
 def is_jax():

@@ -8,7 +8,7 @@ the service up itself only when nobody did, with TensorFlow's defaults (no limit
 the workers to register at start-up, a fixed heartbeat timeout), so it is configured here first,
 with --collective_timeout for all three waits: registration, heartbeats and the shutdown barrier.
 (Measured with TensorFlow 2.21: a worker whose peers never start still waits without limit inside
-the strategy's constructor; cari_mtl.training.worker_failure bounds that wait with a watchdog.) A
+the strategy's constructor; cari_mtl.training.run.worker_failure bounds that wait with a watchdog.) A
 worker that is alive but slow (tracing, evaluating, writing a checkpoint) keeps sending heartbeats,
 so the timeout never cuts a slow step short.
 """

@@ -6,6 +6,8 @@ embeddings, accuracies and new checkpoints. These checks stop at the first non-f
 
 import numpy as np
 
+from cari_mtl.runtime.backend import resume_flags
+
 LOSS_KEYS = ("L", "L1", "L2", "L3", "L4")
 
 
@@ -28,7 +30,7 @@ def check_losses(values, step, last_checkpoint, model_dir):
     bad = {key: values[key] for key in LOSS_KEYS if key in values and not np.isfinite(values[key])}
     if bad:
         losses = ", ".join(f"{key}={value}" for key, value in bad.items())
-        resume = (f"the last good checkpoint is {last_checkpoint} (continue with --resume {model_dir})"
+        resume = (f"the last good checkpoint is {last_checkpoint} (continue with {resume_flags(model_dir)})"
                   if last_checkpoint else "no checkpoint was written")
         raise NonFiniteError(f"training stopped at step {step}: non-finite loss ({losses}); nothing was saved after "
                              f"it, {resume}; lower --learning_rate or check --pretrained_model")

@@ -28,9 +28,9 @@ from cari_mtl.training import config_checks
 
 FORMAT_VERSION = 1  # of the stored form (to_dict / from_dict)
 SEED = 666
-OPTIMIZERS = ("Adagrad", "Adadelta", "Adam", "RMSProp", "Momentum", "SGD", "AdamW")  # cari_mtl.training.optimizers
+OPTIMIZERS = ("Adagrad", "Adadelta", "Adam", "RMSProp", "Momentum", "SGD", "AdamW")  # cari_mtl.training.step.optimizers
 ADAMW_WEIGHT_DECAY = 5e-4  # beyond the original (PORTING X2): Keras's AdamW, its other settings Keras's own
-LEARNING_RATE_SCHEDULES = ("epochs", "cosine")  # cari_mtl.training.lr_schedules (PORTING X3)
+LEARNING_RATE_SCHEDULES = ("epochs", "cosine")  # cari_mtl.training.step.lr_schedules (PORTING X3)
 
 
 def _copy(default):
@@ -131,7 +131,9 @@ class EpochEvaluationConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """A whole run; logs and models go to <logs_base_dir> and <models_base_dir>/<YYYYmmdd-HHMMSS>/."""
+    """A whole run; logs and models go to <logs_base_dir> and <models_base_dir>/<YYYYmmdd-HHMMSS>/.
+    backend: the Keras backend it trains on, "tensorflow" or "jax" (None: KERAS_BACKEND, else tensorflow;
+    a run stores the one it used, and --resume continues on it)."""
     data: DataConfig = field(default_factory=DataConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     step: StepConfig = field(default_factory=StepConfig)
@@ -143,6 +145,7 @@ class TrainingConfig:
     logs_base_dir: str = "~/logs/facenet"
     models_base_dir: str = "~/models/facenet"
     seed: int = SEED
+    backend: str | None = None
 
     def __post_init__(self):
         standardization = self.network.image_standardization or "prewhiten"
@@ -230,8 +233,12 @@ def _chosen_relu(value, stored):
 
 
 def resolved_config(config):
-    """`config` with its usual-value defaults made concrete: the dataset's weights-head learning-rate
+    """`config` with its usual-value defaults made concrete: the backend (selected before Keras is imported;
+    ValueError in one line when Keras already runs another one), the dataset's weights-head learning-rate
     factor, the model options a native --pretrained_model stored, a dwa window of one epoch."""
+    from cari_mtl.runtime.backend import select_backend
+
+    config = replace(config, backend=select_backend(config.backend))
     from cari_mtl.model.model_dir import is_model_dir, read_config  # Keras: not for --help
     from cari_mtl.training import datasets
 

@@ -74,6 +74,8 @@ def validate(config):
             raise ConfigError(field, value, "an integer >= 1")
     if not 0 <= config.seed < SEED_LIMIT:
         raise ConfigError("seed", config.seed, f"in [0, {SEED_LIMIT - 1}]")
+    if config.backend not in (None, "tensorflow", "jax"):
+        raise ConfigError("backend", config.backend, "tensorflow or jax")
     if not math.isfinite(config.loop.learning_rate):
         raise ConfigError("loop.learning_rate", config.loop.learning_rate, "a finite number")
     for task, base in enumerate(config.step.loss_weight_base, start=1):

@@ -1,8 +1,6 @@
-"""The arithmetic of the literature's task-weighting methods in backend-neutral `keras.ops`: what the
-JAX step computes (cari_mtl.training.jax_task_weighting). The same formulas as the TensorFlow
-functions of cari_mtl.training.mtl_methods, which the TensorFlow step keeps using; PCGrad's and the
-staged method's are used by both steps. tests/test_jax_equivalence.py checks that both steps give the
-same numbers."""
+"""The arithmetic of the literature's task-weighting methods, once for both backends in `keras.ops`
+(cari_mtl.training.weighting.literature). Each function is the formula of its paper and nothing else,
+so that a step can call it inside its compiled iteration and the tests can check it against numpy."""
 
 import itertools
 
@@ -71,6 +69,17 @@ def pcgrad(task_gradients, order):
             gradient = ops.where(conflict, gradient - step, gradient)
         projected.append(gradient)
     return sum(projected[1:], projected[0])
+
+
+def widest_float():
+    """float64 where the backend computes in it; JAX without x64 has float32 only."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return "float64" if jax.config.jax_enable_x64 else "float32"
+    return "float64"
 
 
 def min_norm_weights(gradients, dtype="float64"):

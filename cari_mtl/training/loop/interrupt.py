@@ -8,6 +8,8 @@ import signal
 import sys
 import threading
 
+from cari_mtl.runtime.backend import resume_flags
+
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -16,7 +18,7 @@ class TrainingInterrupted(Exception):
 
     def __init__(self, signum, step, checkpoint, model_dir):
         super().__init__(f"stopped by {signal.Signals(signum).name} after step {step}; checkpoint: {checkpoint}; "
-                         f"the run continues with --resume {model_dir}")
+                         f"the run continues with {resume_flags(model_dir)}")
         self.model_dir = model_dir
         self.exit_code = 128 + signum
 
@@ -53,7 +55,7 @@ class StopRequest:
 
 
 class WorkerLost(Exception):
-    """Raised (by cari_mtl.training.worker_failure) in place of TensorFlow's `error` when a multi-worker run
+    """Raised (by cari_mtl.training.run.worker_failure) in place of TensorFlow's `error` when a multi-worker run
     lost a worker; it carries what the message needs: the run's model directory (or None), --models_base_dir
     and this task's TF_CONFIG. Defined here, beside TrainingInterrupted, so the command catches both without
     loading TensorFlow."""

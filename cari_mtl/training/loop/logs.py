@@ -8,7 +8,7 @@
                                original's six columns "step accuracy VAL FAR best mix-accuracy"; "best"
                                is the best before this epoch (0 at the first), as the original writes it
     metrics.jsonl              one JSON object per epoch with every evaluation figure
-    features_*.npy             features of the best epoch of each task (cari_mtl.training.feature_files)
+    features_*.npy             features of the best epoch of each task (cari_mtl.training.loop.feature_files)
     events.out.tfevents.*      TensorBoard scalars: losses, weights, accuracies, learning rate
 """
 

@@ -3,7 +3,8 @@
 An entry names the method's class as "module:Class" (imported when a run makes it, so that the flags
 and the configs do not load TensorFlow) and the options it takes: StepConfig / WeightingOptions
 fields, passed to the class as keyword arguments of the same names. Adding a method is one module
-with a `cari_mtl.training.weighting.Weighting` subclass and one `register(...)` line
+with a `cari_mtl.training.weighting.Weighting` subclass and one `register(...)` line, and the
+method runs under both backends
 (docs/ARCHITECTURE.md, "Adding a task-weighting method").
 """
 
@@ -58,8 +59,8 @@ def weighting_of(step):
     return make_weighting(step.task_weighting, **step_options(step))
 
 
-BASIC = "cari_mtl.training.weighting"
-LITERATURE = "cari_mtl.training.task_weighting"
+BASIC = "cari_mtl.training.weighting.original"
+LITERATURE = "cari_mtl.training.weighting.literature"
 for _method in (
         WeightingMethod("dynamic", f"{BASIC}:Dynamic", ("loss_weight_base", "detach_weights_input")),
         WeightingMethod("naive", f"{BASIC}:Naive", ("loss_weight_base",)),

@@ -12,8 +12,6 @@ from keras import ops
 
 from cari_mtl.training.config import ADAMW_WEIGHT_DECAY, OPTIMIZERS
 
-CLIP_NORM = 5.0  # tf.clip_by_global_norm(grads, 5.0), per optimizer
-
 
 class TF1RMSProp(keras.optimizers.RMSprop):
     """tf.train.RMSPropOptimizer: ms <- decay ms + (1-decay) g²; mom <- m mom + lr g / sqrt(ms + eps);

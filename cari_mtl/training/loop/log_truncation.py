@@ -9,7 +9,7 @@ events files are rewritten without the records of the replayed steps.
 import os
 from pathlib import Path
 
-from cari_mtl.training.logs import LOSS_FILE, LOSS_HEADER, TASK_FILES, WEIGHTS_FILE, WEIGHTS_HEADER
+from cari_mtl.training.loop.logs import LOSS_FILE, LOSS_HEADER, TASK_FILES, WEIGHTS_FILE, WEIGHTS_HEADER
 
 METRICS_FILE = "metrics.jsonl"
 EVENTS_GLOB = "events.out.tfevents.*"

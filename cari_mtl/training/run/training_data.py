@@ -13,7 +13,7 @@ from typing import Callable
 
 from cari_mtl.data.split import Skips, report_skips
 from cari_mtl.training import datasets
-from cari_mtl.training.epoch_evaluation import EvaluationSplit
+from cari_mtl.training.loop.epoch_evaluation import EvaluationSplit
 
 
 @dataclass
@@ -81,13 +81,18 @@ def counted_batches(pipeline, out=None):
 
 
 def load_training_data(config):
-    """The split and input pipeline of a DataConfig, ready for the trainer.
+    """The split and input pipeline of a DataConfig, ready for the trainer: a tf.data pipeline under
+    TensorFlow, the in-memory numpy pipeline under JAX (which imports no TensorFlow).
 
     Args:
         config: the DataConfig.
     Returns:
         (TrainingData, number of classes of the training split).
     """
+    from cari_mtl.runtime.backend import is_jax
+
+    if is_jax():
+        return load_array_training_data(config)
     import tensorflow as tf
 
     from cari_mtl.data.pipeline import TrainingPipeline
@@ -100,3 +105,15 @@ def load_training_data(config):
         standardization=config.image_standardization)
     return (TrainingData(counted_batches(pipeline), evaluation_split(split), list(split.class_names)),
             len(split.class_names))
+
+
+def load_array_training_data(config):
+    """(TrainingData, number of classes) of a DataConfig, with the in-memory numpy pipeline."""
+    from cari_mtl.data.array_pipeline import ArrayPipeline
+
+    split = read_reported_split(config, "; decoding the training images into memory")
+    pipeline = ArrayPipeline.from_split(
+        split, config.image_size, config.batch_size, config.epoch_size, seed=config.seed,
+        random_crop=config.random_crop, random_flip=config.random_flip, random_rotate=config.random_rotate,
+        standardization=config.image_standardization, workers=config.preprocess_threads or 4)
+    return TrainingData(pipeline.batches, evaluation_split(split), list(split.class_names)), len(split.class_names)

@@ -96,7 +96,7 @@ def restore_optimizer_state(step, prefix, optimizer_name):
                     slots[optimizer._get_variable_index(variable)].assign(value)
                     report.slots_restored += 1
                     report.slots_copied += copied
-    for variable, shadow in zip(step.ema.sources, step.ema.shadows):
+    for variable, shadow in zip(step.ema_sources, step.ema_shadows):
         value, copied = read(variable, SHADOW)
         if value is not None:
             shadow.assign(value)

@@ -3,15 +3,15 @@ both backends: each head's loss, the optimizers' extra arguments, a per-step lea
 The defaults give the original's loss function, optimizers and per-epoch rates."""
 
 from cari_mtl.model.model_dir import margin_head_options
-from cari_mtl.training.head_losses import head_cross_entropy_fns
-from cari_mtl.training.lr_schedules import step_schedule
+from cari_mtl.training.step.formulas import task_loss_terms_fn
+from cari_mtl.training.step.lr_schedules import step_schedule
 
 
 def modern_step_options(config, model_config):
-    """{'cross_entropy_fns': per-branch losses or None, 'optimizer_options': make_optimizer's keyword
-    arguments, 'learning_rate_schedule': a keras LearningRateSchedule or None} of `config`."""
+    """{'loss_terms_fn': the task losses with the heads' losses, 'optimizer_options': make_optimizer's
+    keyword arguments, 'learning_rate_schedule': a keras LearningRateSchedule or None} of `config`."""
     loop = config.loop
-    return {"cross_entropy_fns": head_cross_entropy_fns(model_config, config.step.label_smoothing),
+    return {"loss_terms_fn": task_loss_terms_fn(model_config, config.step.label_smoothing),
             "optimizer_options": {"adamw_weight_decay": config.step.adamw_weight_decay},
             "learning_rate_schedule": step_schedule(loop.learning_rate_schedule, loop.learning_rate,
                                                     loop.max_nrof_epochs * loop.epoch_size, loop.warmup_steps)}

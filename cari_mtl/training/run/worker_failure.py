@@ -19,9 +19,9 @@ import tensorflow as tf
 
 from cari_mtl.model.checkpoints import CheckpointError
 from cari_mtl.runtime.watchdog import Watchdog
-from cari_mtl.training.interrupt import WorkerLost
-from cari_mtl.training.resume import find_resume_point
-from cari_mtl.training.run_file import CHECKPOINT_DIR, newest_run
+from cari_mtl.training.loop.checkpoints import TensorFlowCheckpoints
+from cari_mtl.training.loop.interrupt import WorkerLost
+from cari_mtl.training.run.run_file import CHECKPOINT_DIR, newest_run
 
 LOST_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError,
                tf.errors.CancelledError)
@@ -51,7 +51,7 @@ def checkpoint_line(run_dir, models_base_dir):
     if run_dir is None:
         return None
     try:
-        point = find_resume_point(Path(run_dir) / CHECKPOINT_DIR)
+        point = TensorFlowCheckpoints.resume_point(Path(run_dir) / CHECKPOINT_DIR)
     except CheckpointError:
         return None
     return f"{point.prefix} (step {point.global_step})"

@@ -1,21 +1,20 @@
-"""The training loop: epochs of compiled steps, logs, evaluation, model directories, checkpoints.
+"""The training loop, one for both backends: epochs of compiled steps, logs, evaluation, model directories,
+checkpoints, and the guards (non-finite loss, dead heads, SIGINT / SIGTERM, failed writes).
 
 Model directory `<models_base_dir>/<YYYYmmdd-HHMMSS>/`:
     run.json                     the log directory and settings of the run (read by --resume)
-    checkpoints/                 training checkpoints (tf.train.CheckpointManager, last 2): model,
-                                 both optimizers' slots, shared centers, moving averages, global step,
-                                 epoch and batch position, best accuracies
-    epoch_<NNNN>/                native model directory after each epoch (last 2 kept)
+    checkpoints/                 training checkpoints (loop.checkpoints, last 2): the step's whole state
+                                 (model, optimizers' slots, shared centers, moving averages, global step,
+                                 the weighting's state), epoch and batch position, best accuracies
+    epoch_<NNNN>/                native model directory after each epoch (last 2 kept), with its model card
     best_model_verifexpr/ best_model_expr/ best_model_cari/   native model directories of the
                                  best verification / photo id / caricature id epoch
 A checkpoint is written at the end of every epoch (after its evaluation) and every
-`save_every_n_steps` iterations; TensorFlow writes the new files first and then replaces the
-`checkpoint` index atomically, so a kill during a write leaves the previous checkpoint usable.
+`save_every_n_steps` iterations. What differs per backend is the step object and its checkpoints.
 """
 
 import math
 import shutil
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -23,14 +22,13 @@ from tqdm import tqdm
 from cari_mtl.model.model_card import write_model_card
 from cari_mtl.model.model_dir import copy_model_dir, save_model_dir
 from cari_mtl.runtime import finite_check
-from cari_mtl.training.dead_heads import DeadHeadGuard
-from cari_mtl.training.epoch_evaluation import METRIC_KEYS, EpochEvaluator, check_folds
-from cari_mtl.training.feature_files import save_improved_features
-from cari_mtl.training.interrupt import StopRequest, TrainingInterrupted
-from cari_mtl.training.logs import TrainingLogs
-from cari_mtl.training.run_card import epoch_card
-from cari_mtl.training.run_file import CHECKPOINT_DIR
-from cari_mtl.training.save_failures import checkpoint_save_errors
+from cari_mtl.training.loop.checkpoints import LoopPosition
+from cari_mtl.training.loop.dead_heads import DeadHeadGuard
+from cari_mtl.training.loop.epoch_evaluation import METRIC_KEYS, EpochEvaluator, check_folds
+from cari_mtl.training.loop.feature_files import save_improved_features
+from cari_mtl.training.loop.interrupt import StopRequest, TrainingInterrupted
+from cari_mtl.training.loop.logs import TrainingLogs
+from cari_mtl.training.run.run_card import epoch_card
 
 BEST_MODEL_DIRS = {"verification_accuracy": "best_model_verifexpr", "photo_id_accuracy": "best_model_expr",
                    "caricature_id_accuracy": "best_model_cari"}
@@ -52,61 +50,51 @@ def epochs_to_run(max_nrof_epochs, legacy_global_step, nrof_optimizers):
 
 
 class Trainer:
-    """Runs `step` (a TrainStep) over `data` (TrainingData) as `loop` (LoopConfig) says, evaluating each
-    epoch as `evaluation` (EpochEvaluationConfig) says."""
+    """Runs `step` (step.tensorflow.TrainStep or step.jax.JaxTrainStep) over `data` (TrainingData) as
+    `loop` (LoopConfig) says, evaluating each epoch as `evaluation` (EpochEvaluationConfig) says and saving
+    with `checkpoints` (loop.checkpoints, the step's backend's). `card`: the run's model card
+    (run.run_card.run_card), completed per epoch; `tensorboard`: write TensorBoard events too."""
 
-    def __init__(self, loop, evaluation, step, model_config, data, model_dir, log_dir, progress=True):
-        import tensorflow as tf
-
+    def __init__(self, loop, evaluation, step, model_config, data, checkpoints, log_dir, card=None, progress=True,
+                 tensorboard=True):
         self.loop = loop
         self.evaluation = evaluation
         self.step = step
         self.model_config = model_config
         self.data = data
-        self.model_dir = Path(model_dir)
+        self.checkpoints = checkpoints
+        self.model_dir = checkpoints.model_dir
+        self.card = card
         self.progress = progress
-        self.logs = TrainingLogs(log_dir)
-        self.epoch_done = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.batch_done = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.best = tf.Variable(tf.fill([len(METRIC_KEYS)], -1.0), trainable=False)
-        self.checkpoint = tf.train.Checkpoint(**step.checkpoint_objects(), epoch_done=self.epoch_done,
-                                              batch_done=self.batch_done, best=self.best)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.model_dir / CHECKPOINT_DIR),
-                                                  max_to_keep=2)
+        self.logs = TrainingLogs(log_dir, tensorboard=tensorboard)
+        self.position = LoopPosition(0, 0, np.full(len(METRIC_KEYS), -1.0, np.float32))
         self.evaluator = None
         self.dead_heads = DeadHeadGuard(model_config.nrof_classes, log_dir,
                                         relu=model_config.logits_relu and model_config.identity_heads == "softmax")
         self.stop = StopRequest()
-        self.card = None  # the run's model card (training.run_card.run_card), completed per epoch
 
     def restore(self, model_dir=None):
-        """Restores the newest checkpoint of `model_dir` (default: this run's, where the chief writes;
-        another worker of a multi-worker run passes the chief's); returns its path.
-
-        A missing, unreadable or non-finite checkpoint is an error (CheckpointError / NonFiniteError)."""
-        from cari_mtl.training import resume
-
-        latest = resume.find_resume_point(Path(model_dir or self.model_dir) / CHECKPOINT_DIR).prefix
-        resume.restore(self.checkpoint, latest)
-        finite_check.check_weights(self.step.model, latest)
-        return latest
+        """Restores the newest checkpoint of `model_dir` (default: this run's); returns its path."""
+        return self.checkpoints.restore(self.position, model_dir)
 
     def save_checkpoint(self):
-        with checkpoint_save_errors(self.manager, self.model_dir):
-            return self.manager.save(checkpoint_number=int(self.step.global_step.numpy()))
+        return self.checkpoints.save(self.position)
+
+    def global_step(self):
+        return int(self.step.global_step.numpy())
 
     def run(self, learning_rate):
         """Trains until the epoch budget is spent; returns the last epoch's metrics (or None)."""
         total = epochs_to_run(self.loop.max_nrof_epochs, self.loop.legacy_global_step, len(self.step.groups))
         result = None
-        if int(self.epoch_done.numpy()) >= total:
+        if self.position.epoch_done >= total:
             print(f"the run in {self.model_dir} has already finished its {total} epoch(s) (step "
-                  f"{int(self.step.global_step.numpy())}): nothing to train; start a new run without --resume")
+                  f"{self.global_step()}): nothing to train; start a new run without --resume")
         else:
             self._evaluation()
         with self.stop:
-            while int(self.epoch_done.numpy()) < total:
-                epoch = int(self.epoch_done.numpy()) + 1
+            while self.position.epoch_done < total:
+                epoch = self.position.epoch_done + 1
                 self._train_epoch(epoch, learning_rate.rate(epoch), total)
                 result = self._end_epoch(epoch)
                 self._stop_if_requested(saved=True)
@@ -118,41 +106,42 @@ class Trainer:
         if self.stop.signum is None:
             return
         self.logs.close()
-        path = self.manager.latest_checkpoint if saved else self.save_checkpoint()
-        raise TrainingInterrupted(self.stop.signum, int(self.step.global_step.numpy()), path, self.model_dir)
+        path = self.checkpoints.latest if saved else self.save_checkpoint()
+        raise TrainingInterrupted(self.stop.signum, self.global_step(), path, self.model_dir)
 
     def _train_epoch(self, epoch, rate, total):
         self.step.weighting.start_epoch(epoch)
-        skip = int(self.batch_done.numpy())
+        skip = self.position.batch_done
         with tqdm(total=self.loop.epoch_size, initial=skip, desc=f"epoch {epoch}/{total}", unit="step",
                   disable=not self.progress) as bar:
             for images, labels, is_cari in self.data.batches(epoch, skip):
                 values = {k: float(v) for k, v in self.step(images, labels, is_cari, rate).items()}
                 if self.step.loss_scale is None:
-                    finite_check.check_losses(values, int(values["global_step"]), self.manager.latest_checkpoint,
+                    finite_check.check_losses(values, int(values["global_step"]), self.checkpoints.latest,
                                               self.model_dir)
-                self.batch_done.assign_add(1)
+                self.position.batch_done += 1
                 self.logs.step(int(values["global_step"]), values)
                 self.dead_heads.update(int(values["global_step"]), values)
                 bar.update(1)
                 bar.set_postfix(L1=f"{values['L1']:.3f}", L2=f"{values['L2']:.3f}", L3=f"{values['L3']:.3f}",
                                 w=f"{values['w1']:.2f}/{values['w2']:.2f}/{values['w3']:.2f}")
                 every = self.loop.save_every_n_steps
-                if every and int(self.batch_done.numpy()) % every == 0:
+                if every and self.position.batch_done % every == 0:
                     self.logs.flush()
                     self.save_checkpoint()
                 self._stop_if_requested()
 
     def _end_epoch(self, epoch):
-        step = int(self.step.global_step.numpy())
+        step = self.global_step()
         self.logs.flush()
+        self.step.sync_model()
         epoch_dir = save_model_dir(self.step.model, self.model_dir / f"epoch_{epoch:04d}", self.model_config)
         self._prune_epoch_dirs()
         if self.loop.log_histograms:
             self.logs.histograms(step, self.step.model.trainable_variables)
         result = self._evaluate(step, epoch, epoch_dir)
-        self.epoch_done.assign_add(1)
-        self.batch_done.assign(0)
+        self.position.epoch_done += 1
+        self.position.batch_done = 0
         self.save_checkpoint()
         return result
 
@@ -173,7 +162,7 @@ class Trainer:
         if self.card is not None:
             write_model_card(epoch_dir, epoch_card(self.card, epoch, step, metrics, len(self._evaluation().issame),
                                                    self.evaluation.nrof_folds))
-        best = dict(zip(METRIC_KEYS, self.best.numpy().tolist()))
+        best = dict(zip(METRIC_KEYS, np.asarray(self.position.best).tolist()))
         previous = {key: max(value, 0.0) for key, value in best.items()}  # the original's best columns (T27)
         for index, key in enumerate(METRIC_KEYS):
             if not np.isnan(metrics[key]) and metrics[key] > best[key]:
@@ -181,7 +170,7 @@ class Trainer:
                 if key in BEST_MODEL_DIRS:
                     copy_model_dir(epoch_dir, self.model_dir / BEST_MODEL_DIRS[key])
                 save_improved_features(self.logs, key, features)
-        self.best.assign([best[k] for k in METRIC_KEYS])
+        self.position.best = np.asarray([best[k] for k in METRIC_KEYS], np.float32)
         self.logs.epoch(step, epoch, metrics, previous)
         print(f"epoch {epoch} (step {step}): " + ", ".join(f"{k} {metrics[k]:.4f}" for k in METRIC_KEYS))
         return metrics

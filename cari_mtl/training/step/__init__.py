@@ -1,0 +1,1 @@
+"""A training step, once in formulas (keras.ops), per backend in tensorflow / jax: gradients, state, compilation."""
