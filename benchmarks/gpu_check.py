@@ -119,13 +119,13 @@ def measure_train_step(args):
     from cari_mtl.model.network import DEFAULT_MODEL_DEF
     from cari_mtl.runtime.speed import apply_mixed_precision
     from cari_mtl.training.step.jax import JaxTrainStep
-    from cari_mtl.training.weighting.original import Dynamic
+    from cari_mtl.training.weighting import registry
 
     policy = apply_mixed_precision(args.mixed_precision)
     keras.utils.set_random_seed(0)
     config = ModelConfig(args.image_size, args.nrof_classes, model_def=model_def(args.quick) or str(DEFAULT_MODEL_DEF))
     model = config.build()
-    step = JaxTrainStep(model, Dynamic(), "RMSProp", center_loss_factor=0.01)
+    step = JaxTrainStep(model, registry.make_weighting("dynamic"), "RMSProp", center_loss_factor=0.01)
     rng = np.random.default_rng(0)
     images = jnp.asarray(rng.normal(size=(args.batch_size, args.image_size, args.image_size, 3)), jnp.float32)
     labels = jnp.asarray(rng.integers(0, args.nrof_classes, args.batch_size), jnp.int32)

@@ -38,19 +38,18 @@ import numpy as np  # noqa: E402
 from cari_mtl.commands.common_flags import add_speed_flags  # noqa: E402
 from cari_mtl.model.network import load_model_def  # noqa: E402
 from cari_mtl.runtime.speed import apply_mixed_precision, gpu_compute_capability, use_xla  # noqa: E402
-from cari_mtl.training.step.formulas import WEIGHTS_HEAD  # noqa: E402
 from cari_mtl.training.step.optimizers import make_optimizer  # noqa: E402
+from cari_mtl.training.tasks import WEIGHTS_HEAD  # noqa: E402
+from cari_mtl.training.weighting import registry  # noqa: E402
 
 if JAX:
     import jax
 
     from cari_mtl.training.step.jax import JaxTrainStep
-    from cari_mtl.training.weighting.original import Dynamic
 else:
     import tensorflow as tf
 
     from cari_mtl.training.step.tensorflow import TrainStep
-    from cari_mtl.training.weighting import registry
 
 BRANCH_LOGITS = ("logits_verif", "logits_visual", "logits_cari")
 
@@ -91,7 +90,8 @@ def custom_loop(network, args, jit_compile, batch):
     """A callable running n custom steps (logs fetched each step), and its TrainStep."""
     model = network.build_model(image_size=args.image_size, nrof_classes=args.nrof_classes)
     if JAX:
-        step = JaxTrainStep(model, Dynamic(), "RMSProp", center_loss_factor=0.01, center_loss_alfa=0.95)
+        step = JaxTrainStep(model, registry.make_weighting("dynamic"), "RMSProp", center_loss_factor=0.01,
+                            center_loss_alfa=0.95)
     else:
         step = TrainStep(model, registry.make_weighting("dynamic"), "RMSProp", center_loss_factor=0.01,
                          center_loss_alfa=0.95, jit_compile=jit_compile)

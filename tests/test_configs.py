@@ -102,18 +102,20 @@ def test_both_backends_take_the_options_beyond_the_original_from_one_reading_of_
     TensorFlow and the JAX step; the original's config gives the original's loss and per-epoch rates."""
     from cari_mtl.model.model_dir import ModelConfig
     from cari_mtl.training.config import LoopConfig, StepConfig, TrainingConfig
+    from cari_mtl.training.step.formulas import task_loss_terms
     from cari_mtl.training.step.options import heads_line, modern_step_options
 
     original = modern_step_options(TrainingConfig(), ModelConfig(96, 5))
-    assert original["cross_entropy_fns"] is None and original["learning_rate_schedule"] is None
+    assert original["loss_terms_fn"] is task_loss_terms and original["learning_rate_schedule"] is None
     assert heads_line(ModelConfig(96, 5)) is None
     modern = TrainingConfig(step=StepConfig(optimizer="AdamW", adamw_weight_decay=1e-3, label_smoothing=0.1),
                             loop=LoopConfig(learning_rate=0.002, learning_rate_schedule="cosine", warmup_steps=10,
                                             epoch_size=20, max_nrof_epochs=3))
     model_config = ModelConfig(96, 5, verif_head="cosface", margin_scale=30.0)
     options = modern_step_options(modern, model_config)
-    assert [fn.keywords["head"] for fn in options["cross_entropy_fns"]] == ["cosface", "softmax", "softmax"]
-    assert {fn.keywords["label_smoothing"] for fn in options["cross_entropy_fns"]} == {0.1}
+    heads = options["loss_terms_fn"].keywords["cross_entropy_fns"]
+    assert [fn.keywords["head"] for fn in heads] == ["cosface", "softmax", "softmax"]
+    assert {fn.keywords["label_smoothing"] for fn in heads} == {0.1}
     assert options["optimizer_options"] == {"adamw_weight_decay": 1e-3}
     schedule = options["learning_rate_schedule"]
     assert (schedule.decay_steps, schedule.warmup_steps, schedule.warmup_target) == (50, 10, 0.002)

@@ -24,7 +24,7 @@ from cari_mtl.evaluation import protocols as evaluation
 from cari_mtl.model.checkpoints import CheckpointError
 from cari_mtl.model.model_dir import load_model_dir, save_model_dir
 from cari_mtl.runtime.finite_check import NonFiniteError, drop_nonfinite_rows
-from cari_mtl.training.loop.checkpoints import find_resume_point, restore
+from cari_mtl.training.loop.checkpoints import TensorFlowCheckpoints
 from cari_mtl.training.loop.epoch_evaluation import EvaluationSplit
 from cari_mtl.training.loop.interrupt import StopRequest, TrainingInterrupted
 from cari_mtl.training.run.training_data import TrainingData
@@ -172,12 +172,12 @@ def test_truncated_training_checkpoint_is_an_error_naming_it(tmp_path):
              "batch_done": tf.Variable(3, dtype=tf.int64), "weights": tf.Variable(tf.ones([50000]))}
     checkpoint = tf.train.Checkpoint(**state)
     prefix = tf.train.CheckpointManager(checkpoint, str(tmp_path), max_to_keep=1).save(checkpoint_number=7)
-    point = find_resume_point(tmp_path)
+    point = TensorFlowCheckpoints.resume_point(tmp_path)
     assert (point.global_step, point.epoch_done, point.batch_done, point.iterations(4)) == (7, 1, 3, 7)
     data_file = next(tmp_path.glob("ckpt-7.data-*"))
     data_file.write_bytes(data_file.read_bytes()[:1000])
     with pytest.raises(CheckpointError, match=f"checkpoint {prefix} cannot be read.*damaged"):
-        restore(checkpoint, find_resume_point(tmp_path).prefix)
+        TensorFlowCheckpoints.restore_into(checkpoint, TensorFlowCheckpoints.resume_point(tmp_path).prefix)
 
 
 # --- 3. flags checked before any work ------------------------------------------------------------------

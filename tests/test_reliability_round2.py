@@ -171,9 +171,9 @@ def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path, monkeyp
     models = tmp_path / "models"
     first = TrainingConfig(logs_base_dir=str(tmp_path / "logs_a"), models_base_dir=str(models))
     second = TrainingConfig(logs_base_dir=str(tmp_path / "logs_b"), models_base_dir=str(models))
-    model_a, log_a = session.run_dirs(first, {"argv": ["a"]}, None)
+    model_a, log_a = run_file.claim_run_dirs(first, {"argv": ["a"]})
     before = checksums(model_a)
-    model_b, log_b = session.run_dirs(second, {"argv": ["b"]}, None)
+    model_b, log_b = run_file.claim_run_dirs(second, {"argv": ["b"]})
     assert model_a != model_b and model_b.name == "20240101-000000-1" and checksums(model_a) == before
     assert log_b == tmp_path / "logs_b" / "20240101-000000-1"
     assert json.loads((model_b / "run.json").read_text())["log_dir"] == str(log_b)

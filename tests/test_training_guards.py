@@ -323,10 +323,13 @@ def test_non_finite_loss_stops_with_one_line_naming_the_checkpoint_to_continue_f
     assert re.fullmatch(r"\D*-1(\.npz)?", named.name) and list(named.parent.glob(named.name + "*")), line
     assert not (model_dir / "epoch_0001").exists()
     assert [p.name for p in named.parent.iterdir() if re.search(r"-2(\.|$)", p.name)] == []  # nothing saved after
+    assert ("--backend jax" in line) == (backend == "jax"), line  # the command continues on the run's backend
 
 
 # --- 6. a dead head -----------------------------------------------------------------------------------------
 
+PATIENCE = 20  # consecutive dead steps after which the dead-head guard warns
+WARNINGS_FILE = "warnings.txt"
 DEAD_HEAD_SCRIPT = script_main_call(
     "import numpy as np\n"
     "from cari_mtl.model.model_dir import ModelConfig, save_model_dir\n"
@@ -339,8 +342,6 @@ DEAD_HEAD_SCRIPT = script_main_call(
 
 
 def test_a_dead_head_is_reported_once_on_stderr_and_in_warnings_txt(backend, dataset, tmp_path):
-    from cari_mtl.training.dead_heads import PATIENCE, WARNINGS_FILE
-
     pretrained = tmp_path / "dead_cari_head"
     flags = [*train_flags(backend, dataset, tmp_path, epochs=1, epoch_size=PATIENCE),
              "--pretrained_model", pretrained, "--logits_relu", "on"]
@@ -383,8 +384,8 @@ class Halved(Weighting):
 '''
 
 HALVED_SCRIPT = script_main_call(
-    "from cari_mtl.training import weighting_methods\n"
-    "weighting_methods.register(weighting_methods.WeightingMethod('halved', 'toy_weighting:Halved', ()))")
+    "from cari_mtl.training.weighting import WeightingMethod, register\n"
+    "register(WeightingMethod('halved', 'toy_weighting:Halved', ()))")
 
 
 def weight_columns(log_dir):

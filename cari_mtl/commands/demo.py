@@ -92,7 +92,7 @@ def main(argv=None):
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     from cari_mtl.training.loop.epoch_evaluation import METRIC_KEYS  # TensorFlow, once the flags parsed
     from cari_mtl.training.loop.logs import read_step_table
-    from cari_mtl.training.run.session import train
+    from cari_mtl.training.run import train
 
     started = time.time()
     output = refuse_existing(args.output_dir, "--output_dir", args.overwrite)

@@ -33,7 +33,7 @@ from cari_mtl.model.options import HEADS, LOGITS_RELU_CHOICES
 from cari_mtl.training import datasets
 from cari_mtl.training.config import LEARNING_RATE_SCHEDULES, OPTIMIZERS, TrainingConfig, resolve
 from cari_mtl.training.config_checks import FLAGS
-from cari_mtl.training.weighting import registry as weighting_methods
+from cari_mtl.training.weighting import registry
 
 NOOP = "does nothing (unused by the original's training scripts)"
 NOOP_TITLE = "flags of the original that do nothing (accepted for compatibility)"
@@ -160,7 +160,7 @@ def add_loss_flags(parser):
                         help="beta: weight of the center loss in L1, L2 and L3 (default %(default)s)")
     parser.add_argument("--center_loss_alfa", type=float, default=step.center_loss_alfa,
                         help="center update rate: c -= (1 - alfa) * mean(c - f) per class (default %(default)s)")
-    parser.add_argument("--task_weighting", choices=weighting_methods.names(), default=step.task_weighting,
+    parser.add_argument("--task_weighting", choices=registry.names(), default=step.task_weighting,
                         help="dynamic: the proposed method (weights head trained on L4 by its own optimizer); "
                              "naive: weights head trained on L with everything else; static: --static_weights; "
                              "uncertainty (Kendall et al. 2018), dwa (Liu et al. 2019), gradnorm (Chen et al. "

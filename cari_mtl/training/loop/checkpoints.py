@@ -166,16 +166,21 @@ class TensorFlowCheckpoints(Checkpoints):
         return self.manager.save(checkpoint_number=int(self.step.global_step.numpy()))
 
     def _read(self, point, position):
-        import tensorflow as tf
-
-        try:
-            self.checkpoint.restore(point.prefix).assert_existing_objects_matched()
-        except (tf.errors.OpError, IndexError, ValueError, AssertionError) as error:
-            raise tensorflow_damaged(point.prefix, error) from None
+        self.restore_into(self.checkpoint, point.prefix)
         self.run_config.assign(json.dumps(self.fingerprint, sort_keys=True))
         position.epoch_done = int(self.epoch_done.numpy())
         position.batch_done = int(self.batch_done.numpy())
         position.best = self.best.numpy()
+
+    @staticmethod
+    def restore_into(checkpoint, prefix):
+        """Restores `prefix` into the tf.train.Checkpoint `checkpoint`; a damaged file is a CheckpointError."""
+        import tensorflow as tf
+
+        try:
+            checkpoint.restore(prefix).assert_existing_objects_matched()
+        except (tf.errors.OpError, IndexError, ValueError, AssertionError) as error:
+            raise tensorflow_damaged(prefix, error) from None
 
     @staticmethod
     def stored_fingerprint(prefix):

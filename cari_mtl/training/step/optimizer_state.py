@@ -90,7 +90,7 @@ def restore_optimizer_state(step, prefix, optimizer_name):
         optimizer = step.optimizers[group.name]
         for suffix, attribute in SLOTS.get(optimizer_name, ()):
             slots = getattr(optimizer, attribute)
-            for variable in group.variables:
+            for variable in step.group_variables(group):
                 value, copied = read(variable, suffix)
                 if value is not None:
                     slots[optimizer._get_variable_index(variable)].assign(value)
