@@ -123,10 +123,16 @@ def objectives(task_weights, task_losses):
             "L4": ops.sum(task_weights / (ops.stop_gradient(task_losses) + SIGMA))}
 
 
-def clip_by_global_norm(gradients, clip_norm=CLIP_NORM):
-    """(gradients * clip_norm / max(norm, clip_norm), norm), as tf.clip_by_global_norm."""
-    norm = ops.sqrt(sum(ops.sum(ops.square(g)) for g in gradients))
-    scale = clip_norm * ops.minimum(1.0 / norm, 1.0 / clip_norm)
+def global_norm(gradients):
+    """sqrt of the sum of every gradient's squares."""
+    return ops.sqrt(sum(ops.sum(ops.square(g)) for g in gradients))
+
+
+def clip_by_global_norm(gradients, clip_norm=CLIP_NORM, norm=None):
+    """(gradients * clip_norm / max(norm, clip_norm), norm), as tf.clip_by_global_norm (a non-finite norm gives
+    non-finite gradients). `norm`: the global norm when the step computes it with its backend's own kernel."""
+    norm = global_norm(gradients) if norm is None else norm
+    scale = clip_norm * ops.minimum(1.0 / norm, 1.0 / clip_norm) + (norm - norm)
     return [g * scale for g in gradients], norm
 
 

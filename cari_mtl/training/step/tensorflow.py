@@ -226,8 +226,8 @@ class TrainStep:
         gradients = self.weighting.group_gradients(group, gradients, extras)
         self._updated_variables[group.name] = [v for g, v in zip(gradients, variables) if g is not None]
         kept = [g for g in gradients if g is not None]
-        if kept:
-            kept, norm = formulas.clip_by_global_norm(kept)
+        if kept:  # TensorFlow's own norm kernel (a sum of l2_loss): the numerics of tf.clip_by_global_norm
+            kept, norm = formulas.clip_by_global_norm(kept, norm=tf.linalg.global_norm(kept))
         else:
             norm = tf.constant(0.0)
         return kept, norm, (tf.math.is_finite(norm) if scaled else None)
