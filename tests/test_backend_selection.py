@@ -64,3 +64,39 @@ def test_jax_compiles_convolutions_without_ynnpack(selection, env):
     assert "__ynn_fusion" in compiled_convolution_gradient("")
     hlo = compiled_convolution_gradient(selection, **env)
     assert "convolution(" in hlo and "__ynn_fusion" not in hlo
+
+
+def run_command(args, **env):
+    """A command in a fresh process with `env` added; (exit status, stderr lines)."""
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env})
+    return result.returncode, [line for line in result.stderr.splitlines() if line.startswith("error:")]
+
+
+@pytest.mark.parametrize("command", [["train/train.py", "--data_dir", "missing"],
+                                     ["-m", "cari_mtl.verify", "a.jpg", "b.jpg", "--model_dir", "missing"]],
+                         ids=["train", "verify"])
+def test_an_unsupported_keras_backend_is_one_line_naming_the_supported_ones(command):
+    status, errors = run_command(command, KERAS_BACKEND="torch")
+    assert status == 2 and len(errors) == 1, errors
+    assert "KERAS_BACKEND=torch" in errors[0] and "tensorflow or jax" in errors[0]
+
+
+def test_jax_missing_is_one_line_with_the_install_command(monkeypatch):
+    monkeypatch.delitem(sys.modules, "keras", raising=False)  # as before Keras is imported
+    monkeypatch.setattr(backend.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    with pytest.raises(ValueError) as error:
+        backend.select_backend("jax")
+    assert str(error.value) == '--backend jax needs JAX, which is not installed: pip install "cari-mtl[jax]"'
+    assert os.environ["KERAS_BACKEND"] == "tensorflow"  # nothing chosen
+
+
+@pytest.mark.parametrize("script", ["cari_mtl.verify", "cari_mtl.identify"])
+def test_verify_and_identify_take_backend(script):
+    from importlib import import_module
+
+    module = import_module(script)
+    parser = module.verify_parser() if script.endswith("verify") else module.identify_parser()
+    argv = ["a.jpg", "b.jpg"] if script.endswith("verify") else ["a.jpg", "--gallery", "g"]
+    assert parser.parse_args([*argv, "--model_dir", "m", "--backend", "jax"]).backend == "jax"
