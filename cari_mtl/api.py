@@ -16,6 +16,7 @@ compiled forward pass of extract_features and the evaluation scripts), faces are
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,16 @@ import numpy as np
 
 from cari_mtl.alignment.image_jobs import ImageFailed
 from cari_mtl.alignment.mtcnn_align import DEFAULT_IMAGE_SIZE, DEFAULT_MARGIN, FaceDetector, align_face
-from cari_mtl.api_inputs import check_count, check_labels, check_threshold, image_list
+from cari_mtl.api_inputs import (
+    SMALL_IMAGE_SIDE,
+    NoEmbedding,
+    NoThreshold,
+    check_count,
+    check_labels,
+    check_threshold,
+    image_list,
+    image_side,
+)
 from cari_mtl.evaluation.features import FeatureExtractor
 from cari_mtl.evaluation.gallery import Gallery, labels_from_paths, load_gallery, nearest
 from cari_mtl.evaluation.metrics import pair_distances, squared_distance_matrix
@@ -31,7 +41,7 @@ from cari_mtl.evaluation.reports import METRICS_JSON
 from cari_mtl.images.eval_loader import read_rgb
 from cari_mtl.model.fingerprint import model_fingerprint
 from cari_mtl.model.loading import ModelSource, open_inference_model
-from cari_mtl.model.model_card import card_threshold, read_model_card
+from cari_mtl.model.model_card import CARD_JSON, card_threshold, read_model_card
 from cari_mtl.model.model_dir import is_model_dir
 from cari_mtl.runtime.finite_check import drop_nonfinite_rows
 from cari_mtl.runtime.speed import SpeedOptions
@@ -80,8 +90,8 @@ def load_model(path, image_size=160, nrof_classes=None, image_standardization=No
     model.card = read_model_card(path) if is_model_dir(path) else None
     if metrics is not None:
         model.threshold, model.threshold_source = read_threshold(metrics), f"best_threshold of {metrics}"
-    elif card_threshold(model.card) is not None:
-        model.threshold, source = card_threshold(model.card)
+    elif card_threshold(model.card, Path(path) / CARD_JSON) is not None:
+        model.threshold, source = card_threshold(model.card, Path(path) / CARD_JSON)
         model.threshold_source = f"model card of {path}: {source}"
     return model
 
@@ -109,6 +119,7 @@ class FaceModel:
     """
 
     def __init__(self, keras_model, config, threshold=None, jit_compile=False):
+        threshold = None if threshold is None else check_threshold(threshold)
         self.keras_model, self.config, self.threshold, self.jit_compile = keras_model, config, threshold, jit_compile
         self.face_detector = None
         self.card = None
@@ -140,6 +151,7 @@ class FaceModel:
             inputs, failed = self._aligned(inputs)
             reasons.update(failed)
         kept = [index for index, item in enumerate(inputs) if item is not None]
+        _warn_small_images(items, [inputs[index] for index in kept], self.config.image_size)
         extractor = self._extractor(batch_size, BRANCHES[branch])
         features, found = extractor([inputs[index] for index in kept], progress=progress)
         drop_nonfinite_rows(features, found)
@@ -154,9 +166,9 @@ class FaceModel:
             return (embeddings, valid, paths) if return_paths else (embeddings, valid)
         if reasons:
             index, reason = min(reasons.items())
-            raise ValueError(f"{len(reasons)} of {len(items)} image(s) have no embedding, first: "
-                             f"{_describe(items, index)} ({reason}); pass return_valid=True to get zero rows "
-                             f"and a mask instead")
+            raise NoEmbedding(f"{len(reasons)} of {len(items)} image(s) have no embedding, first: "
+                              f"{_describe(items, index)} ({reason}); pass return_valid=True to get zero rows "
+                              f"and a mask instead", paths[index], reason)
         return (embeddings, paths) if return_paths else embeddings
 
     def verify(self, first, second, threshold=None, branch="verification", batch_size=100, align=False):
@@ -267,7 +279,7 @@ class FaceModel:
         """(threshold, where it comes from)."""
         if threshold is None:
             if self.threshold is None:
-                raise ValueError("verify needs a threshold: pass threshold=<number> or the metrics.json of a "
+                raise NoThreshold("verify needs a threshold: pass threshold=<number> or the metrics.json of a "
                                  "verification run (threshold=... or load_model(..., metrics=...)); model "
                                  "directories written by training carry one in their model_card.json")
             return float(self.threshold), self.threshold_source or "FaceModel.threshold"
@@ -285,6 +297,19 @@ def _missing_files(items):
             reasons[index] = "is a directory" if Path(item).is_dir() else "not found"
     return reasons
 
+
+
+def _warn_small_images(items, inputs, image_size):
+    """One warning line when images are smaller than SMALL_IMAGE_SIDE: they are upsampled to the model's size
+    and their embeddings carry little of the face."""
+    sides = [(item, image_side(item)) for item in inputs]
+    small = [(item, side) for item, side in sides if side is not None and side < SMALL_IMAGE_SIDE]
+    if small:
+        item, side = small[0]
+        first = "an array" if isinstance(item, np.ndarray) else item
+        print(f"warning: {len(small)} image(s) smaller than {SMALL_IMAGE_SIDE} px on a side (first: {first}, {side} "
+              f"px) are upsampled to {image_size} px: expect embeddings that carry little of the face",
+              file=sys.stderr)
 
 
 def _describe(items, index):

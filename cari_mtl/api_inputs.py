@@ -80,13 +80,43 @@ def check_count(value, name):
     return int(value)
 
 
+SMALL_IMAGE_SIDE = 32  # pixels: a smaller image is upsampled beyond recognition (warned about, README "Using")
+
+
+class NoThreshold(ValueError):
+    """`verify` was given no threshold and the model has none (no model card, no metrics)."""
+
+
+class NoEmbedding(ValueError):
+    """An image has no embedding (unreadable, no face): `path` (or None for an array) and `reason`."""
+
+    def __init__(self, message, path, reason):
+        super().__init__(message)
+        self.path, self.reason = path, reason
+
+
 def check_threshold(value):
-    """A finite number (a NaN threshold would call every pair different)."""
+    """A finite number >= 0 (distances are squared L2: a NaN or negative threshold would call every pair,
+    an image and itself included, different)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"threshold must be a number (or a metrics.json path), got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"threshold must be finite, got {value}: pass the best_threshold of a verification run")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"threshold must be a finite number >= 0 (a squared L2 distance), got {value}: pass the "
+                         f"best_threshold of a verification run")
     return float(value)
+
+
+def image_side(item):
+    """The smaller side in pixels of a path's image (read from its header) or of an array; None if unknown."""
+    if isinstance(item, np.ndarray):
+        return min(item.shape[:2])
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(item) as image:
+            return min(image.size)
+    except (OSError, UnidentifiedImageError):
+        return None
 
 
 def check_labels(labels, count):

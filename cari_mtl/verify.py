@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 
+from cari_mtl.commands.cli import EXPECTED_ERRORS
 from cari_mtl.commands.common_flags import add_backend_flag, add_model_source_flags
 
 
@@ -36,18 +37,13 @@ def verify_parser():
 
 def main(argv=None):
     args = verify_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    threshold = _number_or_path(args.threshold)
-    from cari_mtl.runtime.backend import select_backend
-
-    select_backend(args.backend)
-    from cari_mtl.api import load_model  # Keras loads here, not for --help
-
-    model = load_model(args.model_dir, image_size=args.image_size, nrof_classes=args.nrof_classes,
-                       image_standardization=args.image_standardization)
-    result = model.verify([args.image_a], [args.image_b], threshold=threshold, batch_size=1, align=args.align)
-    answer = {"image_a": args.image_a, "image_b": args.image_b, "distance": float(result.distances[0]),
-              "threshold": result.threshold, "threshold_source": result.threshold_source,
-              "same": bool(result.same[0])}
+    try:
+        answer = verify_pair(args)
+    except EXPECTED_ERRORS as error:
+        if not args.json:
+            raise
+        print(json.dumps({"error": str(error)}))  # --json: the error is an object on stdout too
+        return 2
     if args.json:
         print(json.dumps(answer))
     else:
@@ -55,6 +51,31 @@ def main(argv=None):
               f"threshold {answer['threshold']:.4f} ({answer['threshold_source']})\n"
               f"same: {'yes' if answer['same'] else 'no'}")
     return 0
+
+
+def verify_pair(args):
+    """The answer for the command's flags; the API's errors worded for the command line."""
+    threshold = _number_or_path(args.threshold)
+    from cari_mtl.runtime.backend import select_backend
+
+    select_backend(args.backend)
+    from cari_mtl.api import load_model  # Keras loads here, not for --help
+    from cari_mtl.api_inputs import NoEmbedding, NoThreshold
+
+    model = load_model(args.model_dir, image_size=args.image_size, nrof_classes=args.nrof_classes,
+                       image_standardization=args.image_standardization)
+    try:
+        result = model.verify([args.image_a], [args.image_b], threshold=threshold, batch_size=1, align=args.align)
+    except NoThreshold:
+        card = "has no model card (model_card.json)" if model.card is None else "has a model card without a threshold"
+        raise ValueError(f"{args.model_dir} {card}: give --threshold <number>, or --threshold <metrics.json of a "
+                         f"verification run>") from None
+    except NoEmbedding as error:
+        advice = "" if args.align else "; for a photo that is not a face crop add --align"
+        raise ValueError(f"{error.path} has no embedding ({error.reason}){advice}") from None
+    return {"image_a": args.image_a, "image_b": args.image_b, "distance": float(result.distances[0]),
+            "threshold": result.threshold, "threshold_source": result.threshold_source,
+            "same": bool(result.same[0])}
 
 
 def _number_or_path(value):

@@ -83,6 +83,7 @@ def test_crash_sigint_and_partial_save_then_resume_give_the_uninterrupted_logs(t
     for name, header in (("loss.txt", LOSS_HEADER), ("percentage_full_loss.txt", WEIGHTS_HEADER)):
         resumed, uninterrupted = rows(log_dir / name, header.strip()), rows(reference / name, header.strip())
         assert len(resumed) == len(uninterrupted) == TOTAL_STEPS
+        assert (log_dir / name).read_text().count(header) == 1  # the header once: it reads as one run
         np.testing.assert_allclose(numbers(resumed), numbers(uninterrupted), atol=2e-4)
     resumed, uninterrupted = metrics(log_dir), metrics(reference)
     assert [(r["epoch"], r["step"]) for r in resumed] == [(r["epoch"], r["step"]) for r in uninterrupted]

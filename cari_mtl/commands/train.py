@@ -20,7 +20,7 @@ from cari_mtl.commands.training_flags import parse_training_arguments, training_
 from cari_mtl.runtime.backend import DEFAULT_BACKEND, chosen_at_start, select_backend
 from cari_mtl.training.config import TrainingConfig
 from cari_mtl.training.loop.interrupt import TrainingInterrupted, WorkerLost
-from cari_mtl.training.run.run_file import newest_run, read_run_file
+from cari_mtl.training.run.run_file import RUN_FILE, newest_run, read_run_file
 
 
 def resolve_resume(resume, models_base_dir):
@@ -40,11 +40,14 @@ def config_of_flags(args):
     return config
 
 
-def stored_run_config(run, max_nrof_epochs=None):
+def stored_run_config(run, max_nrof_epochs=None, path=RUN_FILE):
     """The TrainingConfig a run stored in its run.json (from its flags when an older version wrote it), with
     `max_nrof_epochs` when --resume extends the run."""
     if "config" in run:
-        config = TrainingConfig.from_dict(run["config"])
+        try:
+            config = TrainingConfig.from_dict(run["config"])
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{path}: {error}; put it back as the run wrote it") from None
     else:
         config = config_of_flags(parse_training_arguments(run["argv"], run.get("defaults")))
     if max_nrof_epochs is None:
@@ -64,7 +67,7 @@ def resolve_config(argv, defaults=None):
     extension = resume_extension(argv, args)
     model_dir = resolve_resume(args.resume, args.models_base_dir)
     run = read_run_file(model_dir)
-    config = stored_run_config(run, args.max_nrof_epochs if extension else None)
+    config = stored_run_config(run, args.max_nrof_epochs if extension else None, Path(model_dir) / RUN_FILE)
     config = dataclasses.replace(config, backend=resumed_backend(model_dir, config.backend or run.get("backend"),
                                                                  args.backend or chosen_at_start()))
     if not extension:

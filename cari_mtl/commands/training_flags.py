@@ -115,6 +115,20 @@ def warn_noop_flags(parser, args, out=None):
                   f"lines run)", file=out or sys.stderr)
 
 
+def warn_unused_flags(args, out=None):
+    """A warning line per flag that does nothing in the configuration the other flags chose."""
+    unused = []
+    margin_heads = {args.verif_head, args.identity_heads} - {None, "softmax"}
+    if not margin_heads and args.pretrained_model is None:
+        unused += [(name, "with softmax heads (it sets the margin heads: --verif_head / --identity_heads cosface "
+                          "or arcface)") for name in ("--margin", "--margin_scale")
+                   if getattr(args, name[2:]) is not None]
+    if args.optimizer != "AdamW" and args.adamw_weight_decay != DEFAULTS.step.adamw_weight_decay:
+        unused.append(("--adamw_weight_decay", f"with --optimizer {args.optimizer} (it is AdamW's)"))
+    for name, reason in unused:
+        print(f"warning: {name} does nothing {reason}", file=out or sys.stderr)
+
+
 def add_model_flags(parser):
     network = DEFAULTS.network
     parser.add_argument("--model_def", default=network.model_def,
@@ -286,6 +300,11 @@ def parse_training_arguments(argv=None, defaults=None, description=None):
     except ValueError:
         parser.error(f"--staged_epochs must be four comma-separated integers, got {args.staged_epochs!r}")
     warn_noop_flags(parser, args)
+    warn_unused_flags(args)
+    schedule_file_given = args.learning_rate_schedule_file != DEFAULTS.loop.learning_rate_schedule_file
+    if args.learning_rate_schedule == "cosine" and schedule_file_given:
+        parser.error("--learning_rate_schedule cosine and --learning_rate_schedule_file are two schedules for one "
+                     "run: give one of them")
     if args.learning_rate_schedule == "cosine" and args.learning_rate <= 0:
         parser.error(f"--learning_rate_schedule cosine needs --learning_rate > 0 (its peak), got {args.learning_rate}")
     if not 0.0 <= args.label_smoothing < 1.0:

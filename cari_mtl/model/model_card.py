@@ -13,6 +13,7 @@ on its own; `evaluate_cavi --write_threshold` replaces it by the threshold of a 
 """
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -53,12 +54,17 @@ def read_model_card(directory):
     return card
 
 
-def card_threshold(card):
-    """(threshold, where it comes from) of a card, or None when the card holds none."""
+def card_threshold(card, path=CARD_JSON):
+    """(threshold, where it comes from) of a card, or None when the card holds none; ValueError naming the
+    card `path` when its value is not a finite number >= 0 (a squared L2 distance)."""
     threshold = (card or {}).get("threshold") or {}
-    if threshold.get("value") is None:
+    value = threshold.get("value")
+    if value is None:
         return None
-    return float(threshold["value"]), str(threshold.get("source", "the model card"))
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{path}: its threshold {value!r} is not a finite number >= 0 (a squared L2 distance): "
+                         f"write it again (evaluate_cavi --write_threshold) or give a threshold")
+    return float(value), str(threshold.get("source", "the model card"))
 
 
 def write_model_card(directory, card):

@@ -19,6 +19,8 @@ is resolved by `resolve` (the dataset's factor, the pretrained model's stored op
 """
 
 import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field, replace
 
 from cari_mtl.model.network import DEFAULT_MODEL_DEF
@@ -200,11 +202,33 @@ def _build(cls, values):
     for name, value in values.items():
         kind = known[name].type
         if dataclasses.is_dataclass(kind):
+            if not isinstance(value, dict):
+                raise ValueError(f"stored training config: {cls.__name__}.{name} must be an object, got {value!r}")
             value = _build(kind, value)
-        elif kind is tuple:
-            value = tuple(value)
+        else:
+            value = _typed(f"{cls.__name__}.{name}", kind, value)
         arguments[name] = value
     return cls(**arguments)
+
+
+def _typed(name, kind, value):
+    """`value` as the field type `kind` (an int for a float, a list for a tuple); ValueError naming the field
+    when it is of another type (a string "96" for an int)."""
+    options = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
+    if value is None and type(None) in options:
+        return None
+    for option in options:
+        if option is bool and isinstance(value, bool):
+            return value
+        if option in (int, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if option is float or float(value).is_integer():
+                return option(value)
+        if option is str and isinstance(value, str) or option is dict and isinstance(value, dict):
+            return value
+        if option is tuple and isinstance(value, (list, tuple)):
+            return tuple(value)
+    wanted = " or ".join("null" if option is type(None) else option.__name__ for option in options)
+    raise ValueError(f"stored training config: {name} must be {wanted}, got {value!r}")
 
 
 def resolve(config, stored=None, lossweights_lr_factor=None):

@@ -24,7 +24,11 @@ FLOAT_RANGES = {  # field: (low, high, low included); None is the usual value, n
     "step.weighting_options.dwa_temperature": (0.0, math.inf, False),
     "step.weighting_options.gradnorm_alpha": (0.0, math.inf, True),
     "step.weighting_options.gradnorm_lr": (0.0, math.inf, True), "collective_timeout": (0.0, 86400.0, False),
+    "step.adamw_weight_decay": (0.0, math.inf, True),
 }
+# The margins each head's formula needs: CosFace's target logit s(cos - m) must stay above -s, ArcFace's
+# cos(theta + m) must keep its angle below pi for the target (beyond pi/2 the loss reaches 0 and stays there).
+MARGIN_RANGES = {"cosface": (0.0, 1.0), "arcface": (0.0, math.pi / 2)}
 FLAGS = {  # field -> its training flag, where the names differ (the flags' mapping uses it too)
     "data.preprocess_threads": "nrof_preprocess_threads", "evaluation.batch_size": "lfw_batch_size",
          "evaluation.nrof_folds": "lfw_nrof_folds"}
@@ -74,6 +78,10 @@ def validate(config):
             raise ConfigError(field, value, "an integer >= 1")
     if not 0 <= config.seed < SEED_LIMIT:
         raise ConfigError("seed", config.seed, f"in [0, {SEED_LIMIT - 1}]")
+    check_heads(config.network.heads)
+    if config.loop.learning_rate_schedule == "cosine" and not config.loop.learning_rate > 0:
+        raise ConfigError("loop.learning_rate", config.loop.learning_rate,
+                          "> 0 with --learning_rate_schedule cosine (its peak; the schedule file is not read)")
     if config.backend not in (None, "tensorflow", "jax"):
         raise ConfigError("backend", config.backend, "tensorflow or jax")
     if not math.isfinite(config.loop.learning_rate):
@@ -84,3 +92,18 @@ def validate(config):
     if not all(math.isfinite(w) for w in config.step.static_weights):
         raise ConfigError("step.static_weights", config.step.static_weights, "three finite numbers")
 
+
+
+def check_heads(heads):
+    """ConfigError for a margin or scale of the margin heads (ModelConfig's `heads` as given) out of range."""
+    scale = heads.get("margin_scale")
+    if scale is not None and not (math.isfinite(scale) and scale > 0):
+        raise ConfigError("network.heads.margin_scale", scale, "> 0")
+    margin = heads.get("margin")
+    if margin is None:
+        return
+    named = {heads.get("verif_head"), heads.get("identity_heads")} & set(MARGIN_RANGES)
+    for head in sorted(named or MARGIN_RANGES):
+        low, high = MARGIN_RANGES[head]
+        if not (math.isfinite(margin) and low <= margin < high):
+            raise ConfigError("network.heads.margin", margin, f"in [{low:g}, {high:.4g}) for {head} heads")

@@ -12,11 +12,13 @@ from typing import Callable
 @dataclass(frozen=True)
 class Dataset:
     """name: the --dataset value; read_split(DataConfig) -> DatasetSplit; lossweights_variant: a key of
-    the network's LOSSWEIGHTS_VARIANTS; lossweights_lr_factor: the default --lossweights_lr_factor."""
+    the network's LOSSWEIGHTS_VARIANTS; lossweights_lr_factor: the default --lossweights_lr_factor;
+    inputs: the DataConfig fields naming the files and folders it reads (checked before a run starts)."""
     name: str
     read_split: Callable
     lossweights_variant: str = "cavi"
     lossweights_lr_factor: float = 1.0
+    inputs: tuple = ("data_dir", "test_pairs")
 
 
 DATASETS = {}
@@ -48,4 +50,5 @@ def read_webcari(config):
 
 
 register(Dataset("cavi", read_cavi, "cavi", 1.0))  # carirecog_dynamic_*_onelayer.py
-register(Dataset("webcari", read_webcari, "webcari", 10.0))  # webcari_dynamic_*_onelayer.py
+register(Dataset("webcari", read_webcari, "webcari", 10.0,  # webcari_dynamic_*_onelayer.py
+                 ("data_dir", "train_pairs", "test_pairs")))

@@ -89,8 +89,13 @@ class TrainingLogs:
             self.summary = tf.summary.create_file_writer(str(self.log_dir))
 
     def _open(self, name, header):
-        handle = open(self.log_dir / name, "at")
-        handle.write(header)
+        """The file opened for appending; its header written once, when the run starts it (a resumed run's
+        logs read as an uninterrupted run's)."""
+        path = self.log_dir / name
+        started = path.is_file() and path.stat().st_size > 0
+        handle = open(path, "at")
+        if not started:
+            handle.write(header)
         return handle
 
     def write_revision(self, command_line, source_dir):

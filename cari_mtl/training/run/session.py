@@ -58,14 +58,14 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
     config.validate()
     backend = run_backend(config)
     check_pretrained_image_size(config.network)
-    model_dir, log_dir = run_dirs(config, run_settings or {}, resume_dir, backend)
-    if resume_dir is not None and backend.chief:
-        cut_logs(log_dir, backend.checkpoints.resume_point(resume_dir / CHECKPOINT_DIR), config.loop.epoch_size)
     keras.utils.set_random_seed(config.seed)
     policy = apply_mixed_precision(config.speed.mixed_precision)
     weighting = weighting_of(config.step)
     variant = weighting.lossweights_variant(datasets.get(config.data.dataset).lossweights_variant)
-    data, nrof_classes = load_training_data(config.data)
+    data, nrof_classes = load_training_data(config.data)  # inputs read before any folder is made
+    model_dir, log_dir = run_dirs(config, run_settings or {}, resume_dir, backend)
+    if resume_dir is not None and backend.chief:
+        cut_logs(log_dir, backend.checkpoints.resume_point(resume_dir / CHECKPOINT_DIR), config.loop.epoch_size)
     lost_workers = backend.lost_workers(model_dir if backend.chief else resume_dir)
     with backend.scope(), lost_workers:
         model, model_config = build_model(config.network, nrof_classes, variant)

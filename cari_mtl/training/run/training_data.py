@@ -9,10 +9,12 @@ are reported when first met and counted at the end of every epoch.
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from cari_mtl.data.split import Skips, report_skips
 from cari_mtl.training import datasets
+from cari_mtl.training.config import DataConfig
 from cari_mtl.training.loop.epoch_evaluation import EvaluationSplit
 
 
@@ -27,7 +29,20 @@ class TrainingData:
 
 def read_split(config):
     """The DatasetSplit of a DataConfig: its dataset's reader (cari_mtl.training.datasets)."""
-    return datasets.get(config.dataset).read_split(config)
+    dataset = datasets.get(config.dataset)
+    check_defaults_exist(config, dataset.inputs)
+    return dataset.read_split(config)
+
+
+def check_defaults_exist(config, fields):
+    """FileNotFoundError naming the flag of an input left at the original's default path that does not exist
+    (the user never gave that path: say which flag to give, not only that the file is missing)."""
+    defaults = DataConfig()
+    for field in fields:
+        path = getattr(config, field)
+        if path is not None and path == getattr(defaults, field) and not Path(path).expanduser().exists():
+            raise FileNotFoundError(f"--{field} was not given, and its default {path} (the original script's) does "
+                                    f"not exist: give --{field}")
 
 
 def read_reported_split(config, note=""):
