@@ -216,6 +216,7 @@ class FaceModel:
         if labels is None:
             if any(path is None for path in paths):
                 raise ValueError("a gallery of arrays needs labels=[...]: only files have folder names")
+            _check_gallery_layout(images, paths)
             labels = labels_from_paths(paths)
         if len(labels) != len(embeddings):
             raise ValueError(f"{len(embeddings)} gallery images but {len(labels)} gallery labels")
@@ -297,6 +298,18 @@ def _missing_files(items):
             reasons[index] = "is a directory" if Path(item).is_dir() else "not found"
     return reasons
 
+
+
+def _check_gallery_layout(images, paths):
+    """ValueError when a gallery folder holds images at its top level: an identity is a subfolder."""
+    if not isinstance(images, (str, os.PathLike)) or not Path(images).is_dir():
+        return
+    folder = Path(images).resolve()
+    loose = [path for path in paths if Path(path).resolve().parent == folder]
+    if loose:
+        raise ValueError(f"gallery folder {images} holds {len(loose)} image(s) at its top level (first: "
+                         f"{Path(loose[0]).name}): a gallery is <identity>/<image> files, one subfolder per "
+                         f"identity; move them into identity folders (from Python: or pass labels=[...])")
 
 
 def _warn_small_images(items, inputs, image_size):

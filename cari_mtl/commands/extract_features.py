@@ -17,13 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
-from cari_mtl.commands.common_flags import add_forward_batch_flag, add_model_source_flags, add_speed_flags
+from cari_mtl.commands.common_flags import (
+    add_forward_batch_flag,
+    add_model_source_flags,
+    add_overwrite_flag,
+    add_speed_flags,
+)
 from cari_mtl.commands.evaluation_flags import model_source
 from cari_mtl.data.text_files import read_text_file
 from cari_mtl.runtime import atomic_files
 from cari_mtl.runtime.finite_check import NonFiniteError, drop_nonfinite_rows
 from cari_mtl.runtime.options import SpeedOptions
 from cari_mtl.runtime.output_dirs import require_writable_dir
+from cari_mtl.runtime.overwrite import refuse_existing
 
 
 def parse_arguments(argv):
@@ -31,6 +37,7 @@ def parse_arguments(argv):
     add_model_source_flags(parser)
     parser.add_argument("--image_list", required=True, help="text file, one image path per line")
     parser.add_argument("--output", required=True, help=".npz file to write")
+    add_overwrite_flag(parser)
     add_forward_batch_flag(parser)
     add_speed_flags(parser)
     args = parser.parse_args(argv)
@@ -62,6 +69,7 @@ def open_inference_model(source, speed):
 
 def main(argv=None):
     args = parse_arguments(argv)
+    refuse_existing(args.output, "--output", args.overwrite)
     from cari_mtl.evaluation.features import compute_features  # TensorFlow, once the flags parsed
 
     paths = read_image_list(args.image_list)

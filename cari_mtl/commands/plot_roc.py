@@ -22,9 +22,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from cari_mtl.commands.cli import run_cli  # noqa: E402
+from cari_mtl.commands.common_flags import add_overwrite_flag  # noqa: E402
 from cari_mtl.evaluation.scores import SCORES_NPZ  # noqa: E402
 from cari_mtl.evaluation.summaries import pooled_auc  # noqa: E402
 from cari_mtl.runtime import atomic_files  # noqa: E402
+from cari_mtl.runtime.overwrite import refuse_existing  # noqa: E402
 
 
 def read_roc(run_dir):
@@ -78,6 +80,7 @@ def parse_arguments(argv):
     parser.add_argument("run_dirs", nargs="+", help="verification run directories (each holds scores.npz)")
     parser.add_argument("--labels", nargs="+", default=None, help="one legend label per run (default: folder names)")
     parser.add_argument("--output", default="roc_overlay.png", help="PNG to write (default roc_overlay.png)")
+    add_overwrite_flag(parser)
     parser.add_argument("--log_far", action="store_true", help="logarithmic FAR axis (thresholds with FAR 0 left out)")
     args = parser.parse_args(argv)
     if args.labels is not None and len(args.labels) != len(args.run_dirs):
@@ -87,6 +90,7 @@ def parse_arguments(argv):
 
 def main(argv=None):
     args = parse_arguments(argv)
+    refuse_existing(args.output, "--output", args.overwrite)
     labels = args.labels or [Path(run_dir).name for run_dir in args.run_dirs]
     curves = [(label, *read_roc(run_dir)) for label, run_dir in zip(labels, args.run_dirs)]
     curves = [(f"{label} (AUC {read_auc(run_dir):.3f})", far, val)

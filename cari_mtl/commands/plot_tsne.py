@@ -13,10 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
-from cari_mtl.commands.common_flags import add_backend_flag, add_forward_batch_flag, add_model_source_flags
+from cari_mtl.commands.common_flags import (
+    add_backend_flag,
+    add_forward_batch_flag,
+    add_model_source_flags,
+    add_overwrite_flag,
+)
 from cari_mtl.commands.evaluation_flags import model_source
 from cari_mtl.data.cavi import list_cavi_images
 from cari_mtl.evaluation import plots
+from cari_mtl.runtime.overwrite import refuse_existing
 
 
 def parse_arguments(argv):
@@ -25,6 +31,7 @@ def parse_arguments(argv):
     add_backend_flag(parser)
     parser.add_argument("--data_dir", required=True, help="CaVI-layout folder holding Real/ and Caricature/")
     parser.add_argument("--output", default="tsne.png", help="PNG to write (default tsne.png)")
+    add_overwrite_flag(parser)
     parser.add_argument("--max_identities", type=int, default=10, help="identities shown (default 10)")
     parser.add_argument("--max_images", type=int, default=10,
                         help="images per identity and modality (default 10)")
@@ -76,6 +83,7 @@ def embed_points(rows, source, embeddings="shared", batch_size=100):
 
 def main(argv=None):
     args = parse_arguments(argv)
+    refuse_existing(args.output, "--output", args.overwrite)
     rows = choose_images(list_cavi_images(args.data_dir), args.max_identities, args.max_images, args.seed)
     embeddings = embed_points(rows, model_source(args), args.embeddings, args.lfw_batch_size)
     from sklearn.manifold import TSNE

@@ -5,6 +5,7 @@ Index file (`.npz`): format, paths [G] str, labels [G] str (the folder an image 
 embedded them). A gallery is only searched with probes of the model it was built with.
 """
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,13 +56,19 @@ def load_gallery(path):
         raise FileNotFoundError(f"gallery {path} not found: build one with FaceModel.build_gallery(folder, "
                                 f"output=...) or pass a folder of <identity>/<image> files")
     try:
-        with np.load(path) as stored:
-            if "format" not in stored or str(stored["format"]) != GALLERY_FORMAT:
-                raise ValueError(f"{path} is not a cari-mtl gallery index")
-            return Gallery(stored["paths"], stored["labels"], stored["embeddings"].astype(np.float32),
-                           str(stored["fingerprint"]), str(stored["branch"]))
-    except (OSError, KeyError) as error:
-        raise ValueError(f"{path} cannot be read as a gallery index ({error}); build it again") from None
+        with np.load(path, allow_pickle=False) as stored:
+            values = {key: stored[key] for key in stored.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        reason = "not an .npz archive" if "pickle" in str(error) else str(error)
+        raise ValueError(f"{path} cannot be read as a gallery index ({reason}): it is damaged or not a gallery; "
+                         f"build it again (--save_gallery)") from None
+    if "format" not in values or str(values["format"]) != GALLERY_FORMAT:
+        raise ValueError(f"{path} is not a cari-mtl gallery index")
+    try:
+        return Gallery(values["paths"], values["labels"], values["embeddings"].astype(np.float32),
+                       str(values["fingerprint"]), str(values["branch"]))
+    except KeyError as error:
+        raise ValueError(f"{path} lacks {error} of a gallery index; build it again (--save_gallery)") from None
 
 
 def labels_from_paths(paths):

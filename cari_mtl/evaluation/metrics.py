@@ -10,7 +10,7 @@ pairs_different, legacy_val; evaluate_verification adds mode.
 Semantics follow facenet_ext.calculate_roc / calculate_val of the original exactly: contiguous
 folds without shuffling (sizes as sklearn's KFold), accuracy thresholds arange(0, 4, 0.01) with the
 first best training-fold threshold, VAL thresholds arange(0, 4, 0.001) interpolated at the target
-FAR as scipy < 1.3's interp1d(kind='slinear') did on the training folds' FAR curve (0 when the
+FAR as scipy < 1.9's interp1d(kind='slinear') did on the training folds' FAR curve (0 when the
 FAR never reaches the target). VAL is measured on the test fold; `legacy_val=True` measures it on
 the training folds as the original does (its bug) and orders runs of equal FAR as the original's
 numpy did before interpolating (`legacy_argsort`). Threshold sweeps count distances below each
@@ -240,7 +240,7 @@ def _threshold_at_far(far_curve, far_target, legacy_val):
 def slinear_interpolate(x, y, point):
     """y at `point` on the piecewise-linear path through (x_i, y_i), x non-decreasing with repeats.
 
-    This is what scipy's interp1d(x, y, kind='slinear') returned before scipy 1.3 (now it rejects
+    This is what scipy's interp1d(x, y, kind='slinear') returned before scipy 1.9 (1.9 and later reject
     repeated x): between two distinct values it joins the last point of the lower run to the first
     point of the higher run; on a repeated value it returns y of the run's last point.
     """
