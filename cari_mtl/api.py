@@ -211,12 +211,13 @@ class FaceModel:
                       progress=False):
         """A Gallery of `images` (a folder of <identity>/<image> files, or a list of paths), saved to `output`
         (.npz) when given. labels: one per image (default: the folder each image is in)."""
+        if labels is None:
+            _check_gallery_layout(images, image_list(images))
         embeddings, paths = self.embed(images, branch=branch, batch_size=batch_size, align=align, return_paths=True,
                                        progress=progress)
         if labels is None:
             if any(path is None for path in paths):
                 raise ValueError("a gallery of arrays needs labels=[...]: only files have folder names")
-            _check_gallery_layout(images, paths)
             labels = labels_from_paths(paths)
         if len(labels) != len(embeddings):
             raise ValueError(f"{len(embeddings)} gallery images but {len(labels)} gallery labels")
@@ -305,7 +306,7 @@ def _check_gallery_layout(images, paths):
     if not isinstance(images, (str, os.PathLike)) or not Path(images).is_dir():
         return
     folder = Path(images).resolve()
-    loose = [path for path in paths if Path(path).resolve().parent == folder]
+    loose = [path for path in paths if isinstance(path, str) and Path(path).resolve().parent == folder]
     if loose:
         raise ValueError(f"gallery folder {images} holds {len(loose)} image(s) at its top level (first: "
                          f"{Path(loose[0]).name}): a gallery is <identity>/<image> files, one subfolder per "

@@ -323,7 +323,7 @@ def image_file(tmp_path_factory):
 
 @pytest.mark.parametrize("threshold", [float("nan"), float("inf"), -float("inf")])
 def test_verify_refuses_a_threshold_that_is_not_finite(tiny_model, image_file, threshold):
-    with pytest.raises(ValueError, match="threshold must be finite"):
+    with pytest.raises(ValueError, match="threshold must be a finite number >= 0"):
         tiny_model.verify([image_file], [image_file], threshold=threshold)
 
 
