@@ -1,12 +1,18 @@
-"""Shared fixtures: the network module loaded by path, as the scripts do."""
+"""Shared fixtures (the network module loaded by path, as the scripts do; an untrained model directory) and
+the check that keeps the fast tier fast: a test not marked `slow` fails when its setup or its call takes
+longer than FAST_TIER_SECONDS, or when it starts a training or a pip install in a subprocess."""
 
 import os
+import subprocess
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 
 from cari_mtl.model.network import DEFAULT_MODEL_DEF, load_model_def  # noqa: E402
+
+FAST_TIER_SECONDS = 10
+SLOW_COMMANDS = ("train.py", "training_runs.py", "cari-train", "pip")  # what a fast test may not start
 
 
 @pytest.fixture(scope="session")
@@ -16,7 +22,37 @@ def network():
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    """An untrained 80 px model directory (tests/test_evaluate_helpers.py), shared by a module's tests."""
-    from test_evaluate_helpers import save_untrained_model
+    """An untrained 80 px model directory (tests/support/evaluation.py), shared by a module's tests."""
+    from support.evaluation import save_untrained_model
 
     return save_untrained_model(tmp_path_factory.mktemp("model") / "model")
+
+
+@pytest.fixture(autouse=True)
+def fast_tests_start_no_training(request, monkeypatch):
+    """In the fast tier, a subprocess that trains or installs is an error naming the mark to add."""
+    if "slow" in request.keywords:
+        return
+    real = subprocess.Popen
+
+    class FastTierPopen(real):
+        def __init__(self, args, *rest, **options):
+            words = [os.path.basename(str(word)) for word in (args if isinstance(args, (list, tuple)) else [args])]
+            if any(word in SLOW_COMMANDS or word.endswith(SLOW_COMMANDS[:2]) for word in words):
+                raise AssertionError(f"{request.node.nodeid} starts {' '.join(words[:3])}: mark it "
+                                     f"@pytest.mark.slow (the fast tier runs no training and no install)")
+            super().__init__(args, *rest, **options)
+
+    monkeypatch.setattr(subprocess, "Popen", FastTierPopen)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A fast-tier test over FAST_TIER_SECONDS in its setup or its call fails, naming the mark to add."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when in ("setup", "call") and report.passed and "slow" not in item.keywords \
+            and call.duration > FAST_TIER_SECONDS:
+        report.outcome = "failed"
+        report.longrepr = (f"{item.nodeid}: its {report.when} took {call.duration:.1f} s, over the fast tier's "
+                           f"{FAST_TIER_SECONDS} s: mark it @pytest.mark.slow or make it faster")

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from matplotlib import cbook
 from PIL import Image
+from support.evaluation import IMAGE_SIZE, NROF_CLASSES, write_image
 
 import cari_mtl
 from cari_mtl.api import FaceModel
@@ -14,7 +15,6 @@ from cari_mtl.commands.extract_features import main as extract_main
 from cari_mtl.model.model_dir import ModelConfig
 
 from small_network import small_network
-from test_evaluate_helpers import IMAGE_SIZE, NROF_CLASSES, write_image
 
 
 @pytest.fixture(scope="module")

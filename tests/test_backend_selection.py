@@ -73,7 +73,11 @@ def run_command(args, **env):
     return result.returncode, [line for line in result.stderr.splitlines() if line.startswith("error:")]
 
 
-@pytest.mark.parametrize("command", [["train/train.py", "--data_dir", "missing"],
+TRAIN_COMMAND = ("from cari_mtl.commands.cli import run_cli; from cari_mtl.commands import train; "
+                 "raise SystemExit(run_cli(train.main, ['--data_dir', 'missing']))")
+
+
+@pytest.mark.parametrize("command", [["-c", TRAIN_COMMAND],
                                      ["-m", "cari_mtl.verify", "a.jpg", "b.jpg", "--model_dir", "missing"]],
                          ids=["train", "verify"])
 def test_an_unsupported_keras_backend_is_one_line_naming_the_supported_ones(command):

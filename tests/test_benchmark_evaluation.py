@@ -8,14 +8,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from support.evaluation import IMAGE_SIZE, save_untrained_model, write_image
 
 from cari_mtl.evaluation import metrics
 from cari_mtl.evaluation.features import compute_features, image_batches
 from cari_mtl.images.eval_loader import load_eval_batch
 from cari_mtl.model.loading import ModelSource, open_inference_model
 from cari_mtl.runtime.speed import SpeedOptions
-
-from test_evaluate_helpers import IMAGE_SIZE, save_untrained_model, write_image
 
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "evaluation.py"
 

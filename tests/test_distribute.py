@@ -13,37 +13,23 @@ tracing the full network for two replicas takes about a minute on two cores. The
 """
 
 import json
-import os
-import subprocess
 import sys
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from support.distribution import IMAGE_SIZE, IS_CARI, LABELS, NROF_CLASSES, max_abs_difference, run_comparison  # noqa: F401
 
 from cari_mtl.runtime import distribute
 
 from small_network import small_network
 
-IMAGE_SIZE = 80
-NROF_CLASSES = 3
-LABELS = [0, 1, 2, 0, 1, 0, 2, 2]
-IS_CARI = [0, 0, 0, 1, 0, 1, 1, 1]
 LOGGED = ("L1", "L2", "L3", "L", "L4", "w1", "w2", "w3", "CE1", "CE2", "CE3", "center1", "acc_verif",
           "acc_photo", "acc_cari", "grad_norm_theta", "grad_norm_psi", "global_step")
 # logs: |difference| / max(1, |value|); the others: |difference|. Float32 sums in another order
 # (and E[x^2] - E[x]^2 for the synchronized batch variance) differ in the last bits.
 TOLERANCE = {"logs": 2e-5, "trainable": 1e-6, "centers": 1e-6, "non_trainable": 1e-6, "ema": 1e-6,
              "optimizer": 1e-6}
-
-
-def run_comparison(script, out, timeout):
-    """Runs a comparison script in its own process (fresh logical devices); returns the JSON it writes."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run([sys.executable, script, str(out)], env=env, capture_output=True, text=True,
-                            timeout=timeout)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(out.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -139,11 +125,6 @@ def state(step):
         "ema": [v.numpy() for v in step.ema_shadows],
         "optimizer": [v.numpy() for opt in step.optimizers.values() for v in opt.variables],
     }
-
-
-def max_abs_difference(first, second):
-    return max(float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)))) if np.size(a) else 0.0
-               for a, b in zip(first, second))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from test_distribute import IMAGE_SIZE, IS_CARI, LABELS, NROF_CLASSES, max_abs_difference, run_comparison
+from support.distribution import IMAGE_SIZE, IS_CARI, LABELS, NROF_CLASSES, max_abs_difference, run_comparison
 
 from small_network import small_network
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image, ImageOps
+from support.evaluation import IMAGE_SIZE, NROF_CLASSES, write_image
 
 from cari_mtl.api import FaceModel
 from cari_mtl.data.pipeline import preprocess
@@ -15,7 +16,6 @@ from cari_mtl.images.orientation import orientation_of, upright
 from cari_mtl.model.model_dir import ModelConfig
 
 from small_network import small_network
-from test_evaluate_helpers import IMAGE_SIZE, NROF_CLASSES, write_image
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,10 @@ import re
 import cv2
 import numpy as np
 import pytest
+from support.evaluation import evaluation_config, write_image
 
 from cari_mtl.evaluation import protocols as evaluation
 from cari_mtl.evaluation import reports
-
-from test_evaluate_helpers import evaluation_config, write_image
 
 VERIFICATION_KEYS = {"accuracy_mean", "accuracy_std", "val_mean", "val_std", "far", "auc_mean", "auc_std",
                      "best_threshold", "pairs_same", "pairs_different", "val_at_far_0.001", "val_at_far_0.01",

@@ -2,27 +2,18 @@
 
 import json
 import re
-import runpy
 from pathlib import Path
 
 import cv2
 import pytest
+from support.evaluation import IDENTITIES, SCRIPTS, save_untrained_model, script_main, write_cavi, write_image  # noqa: F401
 
 from cari_mtl.commands.evaluate_webcavi_identify import protocol_folds
-
-from test_evaluate_helpers import save_untrained_model, write_image
-
-SCRIPTS = Path(__file__).resolve().parents[1] / "evaluate"
-IDENTITIES = ("Anna_Lee", "Bob_Stone", "Carl_Ito", "Dora_Moss")
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     return str(save_untrained_model(tmp_path_factory.mktemp("model") / "model"))
-
-
-def script_main(name):
-    return runpy.run_path(str(SCRIPTS / name), run_name="under_test")["main"]
 
 
 def only_run_dir(logs):
@@ -54,26 +45,6 @@ def check_verification_outputs(run_dir, expected_pairs):
         assert cv2.imread(str(run_dir / figure)) is not None
     assert len(list((run_dir / "false_images" / "false_positive").iterdir())) == int(fp[1])
     return document
-
-
-def write_cavi(root):
-    """Real/<Id>/<Id>_r_<n>.jpg and Caricature/<id>/<id>_c_<n>.jpg (caricature folders lower case, as
-    some real ones), and a pairs file in the original format with backslashes and upper-case paths."""
-    seed = 0
-    for identity in IDENTITIES:
-        for n in range(1, 4):
-            write_image(root / "Real" / identity / f"{identity}_r_{n}.jpg", seed)
-            write_image(root / "Caricature" / identity.lower() / f"{identity.lower()}_c_{n}.jpg", seed + 100)
-            seed += 1
-    lines = []
-    for a, first in enumerate(IDENTITIES):
-        for b, second in enumerate(IDENTITIES):
-            for n in (1, 2, 3):
-                cari = f"Caricature/{first}\\{first.lower()}_c_{n}.jpg"
-                lines.append(f"{first.lower()} {cari} {second.lower()} Real/{second}\\{second}_r_{n}.jpg "
-                             f"{int(a == b)}")
-    (root / "testing_1.txt").write_text("\n".join(lines) + "\n")
-    return len(lines)
 
 
 def test_evaluate_cavi_end_to_end(tmp_path, model_dir):

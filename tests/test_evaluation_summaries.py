@@ -5,6 +5,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+from support.evaluation import small_model_dir, write_cavi
 
 from cari_mtl.commands.evaluate_cavi import main as evaluate_cavi_main
 from cari_mtl.evaluation import metrics, plots
@@ -16,9 +17,6 @@ from cari_mtl.evaluation.summaries import (
     unresolved_fars,
     verification_summary,
 )
-
-from test_evaluate_scripts import write_cavi
-from test_model_card import small_model_dir
 
 
 def hand_auc(distances, issame):

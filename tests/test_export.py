@@ -9,13 +9,12 @@ import textwrap
 import cv2
 import numpy as np
 import pytest
+from support.evaluation import IMAGE_SIZE, save_untrained_model, write_image
 
 from cari_mtl.commands.cli import run_cli
 from cari_mtl.commands.export import main as export_main
 from cari_mtl.commands.extract_features import main as extract_main
 from cari_mtl.model.model_dir import MODEL_DEF_NAME
-
-from test_evaluate_helpers import IMAGE_SIZE, save_untrained_model, write_image
 
 DECORATOR = '@keras.saving.register_keras_serializable(package="cari_mtl")\n'
 COMPARED = ("embeddings", "embeddings_visual", "embeddings_cari", "logits_verif", "logits_visual", "logits_cari")

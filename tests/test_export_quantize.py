@@ -5,13 +5,12 @@ import json
 import cv2
 import numpy as np
 import pytest
+from support.evaluation import IMAGE_SIZE, write_image
 
 from cari_mtl.commands.cli import run_cli
 from cari_mtl.commands.export import main as export_main
 from cari_mtl.model.export_metadata import METADATA_NAME
 from cari_mtl.model.model_card import set_threshold
-
-from test_evaluate_helpers import IMAGE_SIZE, write_image
 
 
 def cosine(a, b):

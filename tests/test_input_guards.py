@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.evaluation import write_image
 
 import cari_mtl.commands.train as train_module
 from cari_mtl.commands import extract_features, plot_roc, plot_training, plot_tsne
@@ -17,8 +18,6 @@ from cari_mtl.commands.cli import run_cli
 from cari_mtl.model.model_card import CARD_JSON
 from cari_mtl.training.config import TrainingConfig
 from cari_mtl.training.loop.logs import LOSS_FILE, LOSS_HEADER, TrainingLogs
-
-from test_evaluate_helpers import write_image
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -215,11 +214,12 @@ def test_a_tiny_image_draws_a_warning(tiny_model, capsys):
 @pytest.fixture(scope="module")
 def tiny_model(network):
     """A FaceModel over the small network (tests/small_network.py): seconds to trace."""
+    from support.evaluation import IMAGE_SIZE, NROF_CLASSES
+
     from cari_mtl.api import FaceModel
     from cari_mtl.model.model_dir import ModelConfig
 
     from small_network import small_network
-    from test_evaluate_helpers import IMAGE_SIZE, NROF_CLASSES
 
     return FaceModel(small_network(network, IMAGE_SIZE, NROF_CLASSES), ModelConfig(IMAGE_SIZE, NROF_CLASSES))
 

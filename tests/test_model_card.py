@@ -2,22 +2,16 @@
 evaluation can replace it."""
 
 import json
-from pathlib import Path
 
 import pytest
+from support.evaluation import IMAGE_SIZE, NROF_CLASSES, SMALL_NETWORK, small_model_dir, write_cavi  # noqa: F401
+from support.training_runs import BASE_FLAGS, patch_data
 
 import cari_mtl
 import cari_mtl.commands.train as train_module
 from cari_mtl.commands.cli import run_cli
 from cari_mtl.commands.evaluate_cavi import main as evaluate_cavi_main
 from cari_mtl.model.model_card import CARD_JSON, CARD_MARKDOWN, card_threshold, read_model_card, set_threshold
-from cari_mtl.model.model_dir import ModelConfig, save_model_dir
-
-from test_evaluate_helpers import IMAGE_SIZE, NROF_CLASSES
-from test_evaluate_scripts import write_cavi
-from test_train import BASE_FLAGS, patch_data
-
-SMALL_NETWORK = str(Path(__file__).resolve().parent / "small_network.py")
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +68,6 @@ def test_set_threshold_replaces_the_card_threshold(tmp_path):
     card = json.loads((tmp_path / CARD_JSON).read_text())
     assert card["threshold"] == {"value": 1.25, "source": "evaluate_cavi run X", "accuracy": 0.9}
     assert card_threshold(read_model_card(tmp_path)) == (1.25, "evaluate_cavi run X")
-
-
-def small_model_dir(directory):
-    """An untrained small-network model directory (seconds to trace)."""
-    config = ModelConfig(image_size=IMAGE_SIZE, nrof_classes=NROF_CLASSES, model_def=SMALL_NETWORK)
-    return save_model_dir(config.build(), directory, config)
 
 
 def test_evaluate_cavi_writes_its_threshold_into_the_card_on_request(tmp_path, capsys):

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.evaluation import save_untrained_model
 
 from cari_mtl.model.model_dir import MODEL_DEF_NAME, ModelConfig, load_model_dir, save_model_dir
-
-from test_evaluate_helpers import save_untrained_model
 
 SMALL_NETWORK = str(Path(__file__).resolve().parent / "small_network.py")
 RAISING = 'raise RuntimeError("the copied network file was executed")\n'

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_weighting import IS_CARI, LABELS, X, toy_model, toy_terms
+from support.toy_steps import IS_CARI, LABELS, X, toy_model, toy_terms
 
 from cari_mtl.data.synthetic import random_face, render_caricature, render_photo
 from cari_mtl.model.model_dir import ModelConfig

@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_resume_exact import event_steps, numbers, rows
+from support.outputs import event_steps, numbers, rows
+from support.training_runs import interrupted_after, self_signal
 
 import cari_mtl.commands.train as train_module
 import cari_mtl.training.run.session as session
@@ -38,8 +39,6 @@ from cari_mtl.commands.cli import run_cli
 from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.training.loop.logs import LOSS_HEADER, WEIGHTS_HEADER
 from cari_mtl.training.run.training_data import TrainingData
-
-from test_train import interrupted_after, self_signal
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 10  # --collective_timeout of the failure test, seconds

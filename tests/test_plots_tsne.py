@@ -2,8 +2,7 @@
 
 import cv2
 import pytest
-
-from test_evaluate_helpers import save_untrained_model, write_image
+from support.evaluation import save_untrained_model, write_image
 
 
 def test_choose_images_is_seeded_and_keeps_identities_with_both_modalities():

@@ -11,35 +11,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from support.outputs import event_steps, numbers, rows  # noqa: F401
+from support.training_runs import BASE_FLAGS, SMALL_NETWORK, patch_data, start_training
 
 import cari_mtl.commands.train as train_module
 from cari_mtl.training.loop.logs import LOSS_HEADER, WEIGHTS_HEADER
-
-from test_train import BASE_FLAGS, SMALL_NETWORK, patch_data, start_training
 
 FLAGS = BASE_FLAGS + SMALL_NETWORK + ["--max_nrof_epochs", "3", "--save_every_n_steps", "3",
                                       "--keep_probability", "1.0"]
 TOTAL_STEPS = 12  # 3 epochs x 4 batches
 
 
-def rows(path, header=None):
-    return [line for line in path.read_text().splitlines() if line != header]
-
-
-def numbers(lines):
-    return np.array([[float(value) for value in line.split()] for line in lines])
-
-
 def metrics(log_dir):
     return [json.loads(line) for line in (log_dir / "metrics.jsonl").read_text().splitlines()]
-
-
-def event_steps(log_dir, tag):
-    steps = []
-    for path in sorted(log_dir.glob("events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(str(path)):
-            steps += [event.step for value in event.summary.value if value.tag == tag]
-    return sorted(steps)
 
 
 def checkpoint_step(model_dir):

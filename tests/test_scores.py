@@ -5,13 +5,12 @@ import json
 import cv2
 import numpy as np
 import pytest
+from support.evaluation import evaluation_config, write_image
 
 from cari_mtl.commands.cli import run_cli
 from cari_mtl.commands.plot_roc import main as plot_roc_main
 from cari_mtl.commands.plot_roc import read_roc
 from cari_mtl.evaluation import protocols as evaluation
-
-from test_evaluate_helpers import evaluation_config, write_image
 
 THRESHOLDS = np.arange(0, 4, 0.01)
 

@@ -4,7 +4,7 @@ test_weighting (x [B, 2] → trunk h [B, 3] → the real weights head), against 
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_weighting import IS_CARI, LABELS, LR, TARGETS, X, np_clip, toy_model, toy_terms
+from support.toy_steps import IS_CARI, LABELS, LR, TARGETS, X, np_clip, toy_model, toy_terms
 
 from cari_mtl.training.step.tensorflow import TrainStep
 from cari_mtl.training.weighting import registry

@@ -5,14 +5,12 @@ import shutil
 
 import numpy as np
 import pytest
+from support.evaluation import small_model_dir, write_image
 
 import cari_mtl
 from cari_mtl.commands.console import run_command
 from cari_mtl.evaluation.gallery import load_gallery
 from cari_mtl.model.model_card import set_threshold
-
-from test_evaluate_helpers import write_image
-from test_model_card import small_model_dir
 
 IDENTITIES = ("Anna_Lee", "Bob_Stone", "Carl_Ito", "Dora_Moss")
 

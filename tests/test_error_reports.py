@@ -12,6 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from support.evaluation import (
+    NROF_CLASSES,
+    evaluation_config,
+    save_untrained_model,
+    script_main,
+    write_cavi,
+    write_image,
+)
+from support.outputs import one_error_line  # noqa: F401
+from support.training_runs import BASE_FLAGS, memory_data
 
 import cari_mtl.commands.extract_features as extract_features
 import cari_mtl.commands.train as train_module
@@ -28,10 +38,6 @@ from cari_mtl.training.loop.checkpoints import TensorFlowCheckpoints
 from cari_mtl.training.loop.epoch_evaluation import EvaluationSplit
 from cari_mtl.training.loop.interrupt import StopRequest, TrainingInterrupted
 from cari_mtl.training.run.training_data import TrainingData
-
-from test_evaluate_helpers import NROF_CLASSES, evaluation_config, save_untrained_model, write_image
-from test_evaluate_scripts import script_main, write_cavi
-from test_train import BASE_FLAGS, memory_data
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +62,6 @@ def image_list(tmp_path, count=3):
     listing = tmp_path / "images.txt"
     listing.write_text("\n".join(paths) + "\n")
     return listing
-
-
-def one_error_line(lines, *fragments):
-    """The command's stderr ends with one `error:` line holding `fragments` (progress bars may precede it)."""
-    errors = [line for line in lines if "error:" in line]
-    assert errors == lines[-1:] and lines[-1].startswith("error: ") and "Traceback" not in "".join(lines), lines
-    for fragment in fragments:
-        assert fragment in lines[-1], lines
 
 
 # --- 1. non-finite values ------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Reliability round 2 (issue 20): nothing overwritten, nothing silently ignored, full disks and races survived.
+"""Existing outputs are refused or replaced whole, and changed runs are refused by name: conversions, datasets and
+exports over existing files, runs started in the same second, resumes against a changed configuration, a full
+disk, the API's raw errors, alignment with nothing aligned, the plot and evaluation flags.
 
 Each test reproduces a failing case of the issue first; a refusal is exit status 2 with one `error:`
 line, no traceback, and the files that existed before unchanged (checksums before and after).
@@ -17,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_reliability import one_error_line
+from support.outputs import one_error_line
+from support.training_runs import BASE_FLAGS, memory_data, patch_data
 
 import cari_mtl.commands.train as train_module
 import cari_mtl.training.run.session as session
@@ -27,8 +30,6 @@ from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.model.checkpoints import CheckpointError
 from cari_mtl.training.config import TrainingConfig
 from cari_mtl.training.run import run_file
-
-from test_train import BASE_FLAGS, memory_data, patch_data
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_NETWORK = str(ROOT / "tests" / "small_network.py")
@@ -305,18 +306,19 @@ def test_damaged_run_file_is_named(tmp_path, capsys, content, fragments):
 @pytest.fixture(scope="module")
 def tiny_model(network):
     """A FaceModel over the small network (tests/small_network.py): seconds to trace."""
+    from support.evaluation import IMAGE_SIZE, NROF_CLASSES
+
     from cari_mtl.api import FaceModel
     from cari_mtl.model.model_dir import ModelConfig
 
     from small_network import small_network
-    from test_evaluate_helpers import IMAGE_SIZE, NROF_CLASSES
 
     return FaceModel(small_network(network, IMAGE_SIZE, NROF_CLASSES), ModelConfig(IMAGE_SIZE, NROF_CLASSES))
 
 
 @pytest.fixture(scope="module")
 def image_file(tmp_path_factory):
-    from test_evaluate_helpers import write_image
+    from support.evaluation import write_image
 
     return write_image(tmp_path_factory.mktemp("api") / "face.png", 1)
 
@@ -394,9 +396,9 @@ def no_partial_files(folder):
 
 @pytest.fixture(scope="module")
 def small_model_dir(tmp_path_factory):
-    from cari_mtl.model.model_dir import ModelConfig, save_model_dir
+    from support.evaluation import IMAGE_SIZE, NROF_CLASSES
 
-    from test_evaluate_helpers import IMAGE_SIZE, NROF_CLASSES
+    from cari_mtl.model.model_dir import ModelConfig, save_model_dir
 
     config = ModelConfig(IMAGE_SIZE, NROF_CLASSES, model_def=SMALL_NETWORK)
     return save_model_dir(config.build(), tmp_path_factory.mktemp("small") / "model", config)
@@ -404,9 +406,9 @@ def small_model_dir(tmp_path_factory):
 
 @pytest.mark.slow
 def test_full_disk_during_evaluation_output_leaves_no_result_to_trust(tmp_path, small_model_dir, capsys):
-    from cari_mtl.commands import plot_roc
+    from support.evaluation import write_cavi
 
-    from test_evaluate_scripts import write_cavi
+    from cari_mtl.commands import plot_roc
 
     data = tmp_path / "CaVI_Dataset"
     write_cavi(data)
@@ -465,9 +467,9 @@ class NoFaceDetector:
 
 
 def test_alignment_with_no_image_aligned_exits_2_with_reasons(tmp_path, monkeypatch, capsys):
-    from cari_mtl.commands import align_dataset_mtcnn
+    from support.evaluation import write_image
 
-    from test_evaluate_helpers import write_image
+    from cari_mtl.commands import align_dataset_mtcnn
 
     for n in range(2):
         write_image(tmp_path / "in" / "Ann" / f"{n}.png", n)
@@ -513,9 +515,9 @@ def test_plot_training_on_a_read_only_folder(tmp_path, capsys):
 
 @pytest.mark.parametrize("far", ["1.5", "0", "nan"])
 def test_far_out_of_range_is_refused_before_any_data_is_read(tmp_path, capsys, monkeypatch, far):
-    from cari_mtl.evaluation import protocols
+    from support.evaluation import script_main
 
-    from test_evaluate_scripts import script_main
+    from cari_mtl.evaluation import protocols
 
     monkeypatch.setattr(protocols, "embed", pytest.fail)
     status, err = run(script_main("evaluate_cavi.py"), [
@@ -533,7 +535,7 @@ def limited_main(kind, file_size_limit, data_dir, argv):
         monkeypatch = pytest.MonkeyPatch()
         patch_data(monkeypatch.setattr, Path(data_dir))
         return run_cli(train_module.main, argv)
-    from test_evaluate_scripts import script_main
+    from support.evaluation import script_main
 
     return run_cli(script_main("evaluate_cavi.py"), argv)
 
