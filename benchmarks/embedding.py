@@ -5,7 +5,7 @@
 A randomly initialised network at --image_size px is saved as a model directory; --images synthetic
 --source_size px JPEGs are written to a temporary folder. Timed, in images/s:
 (a) extract_features: `cari_mtl.features.compute_features` on the image list, the call
-    `python -m cari_mtl.extract_features` makes (one call: tracing included, as on the command line);
+    `cari extract` makes (one call: tracing included, as on the command line);
 (b) `model.embed(paths)` of `cari_mtl.load_model` on the same list, first call (tracing included) and a
     second call (traced already); (a) and the first call of (b) run the same code, so they should match;
 (c) the network alone on pixels already decoded and resized in memory: the compiled Keras forward

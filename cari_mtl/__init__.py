@@ -20,6 +20,27 @@ if os.environ.get("KERAS_BACKEND") == "jax":
     prefer_eigen_cpu_convolutions()
 
 
+def _refuse_moved_module():
+    """`python -m cari_mtl.<old name>` (the modules that were at the top of the package): one line naming
+    the command's new form. Python imports this package before it looks for the module, so the line comes
+    from here."""
+    import sys
+
+    argv = getattr(sys, "orig_argv", [])
+    started = argv[argv.index("-m") + 1] if "-m" in argv[:-1] else ""
+    if not started.startswith("cari_mtl."):
+        return
+    from cari_mtl.commands.console import moved_module_line
+
+    line = moved_module_line(argv)
+    if line:
+        print(line, file=sys.stderr)
+        raise SystemExit(2)
+
+
+_refuse_moved_module()
+
+
 def __getattr__(name):
     if name in LAZY_NAMES:
         import importlib

@@ -8,8 +8,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "cari_mtl"
 LAYERS = {"runtime": 0, "images": 0, "model": 1, "data": 1, "evaluation": 2, "alignment": 2, "training": 3,
-          "commands": 4}
-ENTRY_LAYER = 5  # the `python -m cari_mtl.<command>` modules at the top of the package
+          "api": 3, "api_inputs": 3, "commands": 4}
+ENTRY_LAYER = 5  # the package's __init__ (lazy names) and __main__ (`python -m cari_mtl <command>`)
+TOP_MODULES = {"__init__", "__main__", "api", "api_inputs"}  # the package's top: its API and its entry
 
 
 def layer_of(module):
@@ -18,11 +19,12 @@ def layer_of(module):
     return LAYERS.get(parts[1], ENTRY_LAYER) if len(parts) > 1 else ENTRY_LAYER
 
 
-def library_imports(path):
-    """cari_mtl modules imported by `path`, except in its `if __name__ == "__main__":` block (an entry point)."""
+def library_imports(path, main_blocks=False):
+    """cari_mtl modules imported by `path`, except in its `if __name__ == "__main__":` block (an entry point)
+    unless `main_blocks`."""
     tree = ast.parse(path.read_text())
     entry = [node for node in tree.body if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)]
-    skipped = {id(child) for block in entry for child in ast.walk(block)}
+    skipped = set() if main_blocks else {id(child) for block in entry for child in ast.walk(block)}
     names = set()
     for node in ast.walk(tree):
         if id(node) in skipped:
@@ -61,9 +63,11 @@ def test_no_module_below_the_commands_names_a_command_line():
 
 
 def import_circles():
-    """Groups of cari_mtl modules that import each other, directly or through others (Tarjan's SCCs)."""
+    """Groups of cari_mtl modules that import each other, directly or through others (Tarjan's SCCs), the
+    imports of `__main__` blocks included."""
     modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
-    graph = {name: {target if target in modules else target.rsplit(".", 1)[0] for target in library_imports(path)}
+    graph = {name: {target if target in modules else target.rsplit(".", 1)[0]
+                    for target in library_imports(path, main_blocks=True)}
              & set(modules) - {name} for name, path in modules.items()}
     index, low, stack, circles = {}, {}, [], []
 
@@ -95,16 +99,28 @@ def test_no_import_circle():
 
 def test_no_command_help_imports_tensorflow():
     """Every console command answers --help without importing TensorFlow or Keras (a second, not 5-7)."""
-    code = ("import contextlib, importlib, io, sys\nfrom cari_mtl.commands.console import COMMANDS\n"
-            "for name, module in COMMANDS.items():\n"
+    code = ("import contextlib, importlib, io, sys\nfrom cari_mtl.commands.console import SCRIPTS\n"
+            "for name, module in SCRIPTS.items():\n"
             "    with contextlib.redirect_stdout(io.StringIO()) as out:\n"
             "        try:\n            importlib.import_module(module).main(['--help'])\n"
             "        except SystemExit:\n            pass\n"
             "    assert 'usage:' in out.getvalue(), name\n"
             "    heavy = [m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules]\n"
             "    assert not heavy, f'{name} --help imported {heavy}'\n"
-            "print(len(COMMANDS))\n")
+            "print(len(SCRIPTS))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(PACKAGE.parent)})
     assert result.returncode == 0, result.stderr[-2000:]
     assert int(result.stdout) >= 17
+
+
+def test_the_package_top_holds_its_api_and_its_entry_only():
+    top = {path.stem for path in PACKAGE.glob("*.py")}
+    assert top <= TOP_MODULES and len(top) <= 4, sorted(top - TOP_MODULES)
+
+
+def test_no_module_below_the_commands_has_a_main_block_naming_a_command():
+    naming = [module_name(path) for path in sorted(PACKAGE.rglob("*.py"))
+              if layer_of(module_name(path)) < LAYERS["commands"]
+              and any(target.startswith("cari_mtl.commands") for target in library_imports(path, main_blocks=True))]
+    assert naming == []

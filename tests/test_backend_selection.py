@@ -78,7 +78,7 @@ TRAIN_COMMAND = ("from cari_mtl.commands.cli import run_cli; from cari_mtl.comma
 
 
 @pytest.mark.parametrize("command", [["-c", TRAIN_COMMAND],
-                                     ["-m", "cari_mtl.verify", "a.jpg", "b.jpg", "--model_dir", "missing"]],
+                                     ["-m", "cari_mtl", "verify", "a.jpg", "b.jpg", "--model_dir", "missing"]],
                          ids=["train", "verify"])
 def test_an_unsupported_keras_backend_is_one_line_naming_the_supported_ones(command):
     status, errors = run_command(command, KERAS_BACKEND="torch")
@@ -96,7 +96,7 @@ def test_jax_missing_is_one_line_with_the_install_command(monkeypatch):
     assert os.environ["KERAS_BACKEND"] == "tensorflow"  # nothing chosen
 
 
-@pytest.mark.parametrize("script", ["cari_mtl.verify", "cari_mtl.identify"])
+@pytest.mark.parametrize("script", ["cari_mtl.commands.verify", "cari_mtl.commands.identify"])
 def test_verify_and_identify_take_backend(script):
     from importlib import import_module
 

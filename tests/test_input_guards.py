@@ -166,7 +166,7 @@ def test_a_recipe_without_data_names_the_missing_flag_and_makes_no_folder(tmp_pa
 # --- 7. cari-verify worded for the command line, --json errors as JSON ------------------------------------------
 
 def test_verify_without_a_card_names_the_missing_card_and_the_flag(model_dir, tmp_path, capsys):
-    from cari_mtl import verify
+    from cari_mtl.commands import verify
 
     image = write_image(tmp_path / "a.png", 1)
     assert run_cli(verify.main, [image, image, "--model_dir", str(model_dir)]) == 2
@@ -176,7 +176,7 @@ def test_verify_without_a_card_names_the_missing_card_and_the_flag(model_dir, tm
 
 def test_verify_of_an_unreadable_image_names_it_and_json_prints_the_error_as_an_object(model_dir, tmp_path,
                                                                                         capsys):
-    from cari_mtl import verify
+    from cari_mtl.commands import verify
 
     image, broken = write_image(tmp_path / "a.png", 1), tmp_path / "broken.jpg"
     broken.write_bytes(b"not an image")

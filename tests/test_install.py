@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cari_mtl.commands.console import COMMANDS, console_scripts
+from cari_mtl.commands.console import SCRIPTS, console_scripts
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 
@@ -68,14 +68,14 @@ def test_pyproject_lists_every_console_script():
 
 def test_every_console_script_answers_help(installed, tmp_path):
     scripts = sorted(path.name for path in (installed / "bin").iterdir())
-    assert scripts == sorted(COMMANDS)
+    assert scripts == sorted(["cari", *SCRIPTS])
     assert "usage: cari-export" in run_installed(installed, None, tmp_path, str(installed / "bin" / "cari-export"),
                                                  "--help")
     output = run_installed(installed, """
         import contextlib, io, json
-        from cari_mtl.commands.console import COMMANDS, run_command
+        from cari_mtl.commands.console import SCRIPTS, run_command
         answers = {}
-        for name in COMMANDS:
+        for name in SCRIPTS:
             text = io.StringIO()
             with contextlib.redirect_stdout(text):
                 try:
@@ -85,7 +85,7 @@ def test_every_console_script_answers_help(installed, tmp_path):
         print(json.dumps(answers))
     """, tmp_path)
     answers = json.loads(output.strip().splitlines()[-1])
-    assert sorted(answers) == sorted(COMMANDS)
+    assert sorted(answers) == sorted(SCRIPTS)
     for name, (code, text) in answers.items():
         assert code == 0 and "usage:" in text and "--" in text, name
 

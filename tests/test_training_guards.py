@@ -183,7 +183,7 @@ def test_model_card_is_written_and_verify_takes_its_threshold(backend, finished_
     image_a = dataset.data_dir / "Real" / "Ada" / "Ada_r_1.jpg"
     image_b = dataset.data_dir / "Caricature" / "Ada" / "Ada_c_1.jpg"
     backend_flag = ["--backend", "jax"] if backend == "jax" else []  # TensorFlow: the default backend
-    result = succeeded(run_python(backend, ["-m", "cari_mtl.verify", image_a, image_b, "--model_dir",
+    result = succeeded(run_python(backend, ["-m", "cari_mtl", "verify", image_a, image_b, "--model_dir",
                                             finished_run / "epoch_0002", *backend_flag]))
     lines = result.stdout.strip().splitlines()
     assert lines[-1] in ("same: yes", "same: no"), lines

@@ -1,6 +1,6 @@
 """Converts a TF1 checkpoint (this project's or FaceNet-style) into a native model directory.
 
-    python -m cari_mtl.convert_checkpoint --pretrained_model DIR_OR_PREFIX --output_dir DIR
+    cari convert --pretrained_model DIR_OR_PREFIX --output_dir DIR
 """
 
 import argparse

@@ -1,8 +1,8 @@
-r"""`python -m cari_mtl.data.summary`: print what a dataset's split holds, as JSON (see cari_mtl.data.summary).
+r"""`cari data-summary`: print what a dataset's split holds, as JSON (see cari_mtl.data.summary).
 
-    python -m cari_mtl.data.summary --dataset cavi --data_dir CaVI_Dataset \
+    cari data-summary --dataset cavi --data_dir CaVI_Dataset \
         --test_pairs train-test-files/testing_1.txt [--downsample 20] [--check_images]
-    python -m cari_mtl.data.summary --dataset webcari --data_dir FACES \
+    cari data-summary --dataset webcari --data_dir FACES \
         --train_pairs FV_Train1.txt --test_pairs FV_Test1.txt [--check_images]
 """
 

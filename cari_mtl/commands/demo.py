@@ -1,6 +1,6 @@
 """Demo: train the dynamic multi-task model on a small synthetic CaVI-layout dataset on the CPU.
 
-    python -m cari_mtl.demo [--output_dir demo_output] [--epochs 15] [--epoch_size 50]
+    cari demo [--output_dir demo_output] [--epochs 15] [--epoch_size 50]
 
 The dataset comes from `cari_mtl.data.synthetic` (procedural faces; caricatures exaggerate each
 identity's features and are drawn as line art or flat colours) with a CaVI pairs file, and goes
@@ -136,6 +136,6 @@ def tryout(model_dir, data_dir):
         placed = f"wrong: it is {fourth}, " + (f"ranked {found.index(fourth) + 1}" if fourth in found else
                                                 "not in the top 3")
     return (f"\ntry it (the README's two queries on this model):\n"
-            f"  cari-verify {photo} {caricature}: same: {'yes' if same else 'no'} "
+            f"  cari verify {photo} {caricature}: same: {'yes' if same else 'no'} "
             f"({'right' if same else 'wrong'}: both are {first})\n"
-            f"  cari-identify {probe}: {', '.join(found)} ({placed})")
+            f"  cari identify {probe}: {', '.join(found)} ({placed})")

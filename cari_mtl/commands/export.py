@@ -1,6 +1,6 @@
 """Exports a trained model for use without cari-mtl: a TF SavedModel, a Keras `.keras` file or a TFLite model.
 
-    python -m cari_mtl.export --model_dir DIR --format savedmodel|keras|tflite|onnx --output PATH
+    cari export --model_dir DIR --format savedmodel|keras|tflite|onnx --output PATH
 
 savedmodel: a directory for `tf.saved_model.load` (TensorFlow only, no cari_mtl import needed). Its
   `serving_default` signature takes `images`, float32 [N, S, S, 3] RGB pixels in 0..255 at the model's

@@ -1,6 +1,6 @@
 """Writes the network's embeddings and logits for a list of images to an .npz file.
 
-    python -m cari_mtl.extract_features --model_dir DIR --image_list FILE --output OUT.npz
+    cari extract --model_dir DIR --image_list FILE --output OUT.npz
 
 Images are loaded like the original evaluation loader (RGB, standardise, resize); the standardisation
 is the model directory's (`--image_standardization` overrides it; prewhiten for a TF1 checkpoint). The .npz holds

@@ -1,6 +1,6 @@
 """Overlays the ROC curves of several verification runs in one figure, from their scores.npz.
 
-    python -m cari_mtl.plot_roc RUN_DIR [RUN_DIR ...] [--labels NAME ...] [--output roc_overlay.png] [--log_far]
+    cari plot-roc RUN_DIR [RUN_DIR ...] [--labels NAME ...] [--output roc_overlay.png] [--log_far]
 
 RUN_DIR is a `<logs_base_dir>/<YYYYmmdd-HHMMSS>/` directory written by evaluate_cavi.py or
 evaluate_webcavi.py (it holds scores.npz); each curve is its VAL (true accept rate) against FAR, the

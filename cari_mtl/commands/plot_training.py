@@ -1,6 +1,6 @@
 """Plots the dynamic task weights and the losses over training steps.
 
-    python -m cari_mtl.plot_training --logs_dir LOG_DIR [--output training_curves.png]
+    cari plot-training --logs_dir LOG_DIR [--output training_curves.png]
 
 Reads the training logs as the original writes them (PORTING T4, T18): `percentage_full_loss.txt`
 (a header line, then per step "w1 w2 w3") and `loss.txt` (a header line, then per step

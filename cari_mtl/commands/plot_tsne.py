@@ -1,6 +1,6 @@
 """t-SNE of photo and caricature embeddings (the paper's Fig. 2): colour = identity, marker = modality.
 
-    python -m cari_mtl.plot_tsne --model_dir DIR --data_dir CAVI_DIR [--output tsne.png]
+    cari plot-tsne --model_dir DIR --data_dir CAVI_DIR [--output tsne.png]
 
 `--data_dir` is a CaVI-layout folder (Real/<Identity>/*.jpg, Caricature/<Identity>/*.jpg).
 A seeded choice of identities and images keeps the figure readable and reproducible.

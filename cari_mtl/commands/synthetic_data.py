@@ -1,6 +1,6 @@
-"""`python -m cari_mtl.data.synthetic`: writes a small synthetic CaVI-layout dataset (see cari_mtl.data.synthetic).
+"""`cari synthetic-data`: writes a small synthetic CaVI-layout dataset (see cari_mtl.data.synthetic).
 
-    python -m cari_mtl.data.synthetic --output_dir D [--identities 8 --photos_per_id 5
+    cari synthetic-data --output_dir D [--identities 8 --photos_per_id 5
         --caricatures_per_id 4 --image_size 96 --seed 0]
 """
 

@@ -1,8 +1,8 @@
 r"""Print what a dataset's split holds, as JSON, before spending hours training on it.
 
-    python -m cari_mtl.data.summary --dataset cavi --data_dir CaVI_Dataset \
+    cari data-summary --dataset cavi --data_dir CaVI_Dataset \
         --test_pairs train-test-files/testing_1.txt [--downsample 20] [--check_images]
-    python -m cari_mtl.data.summary --dataset webcari --data_dir FACES \
+    cari data-summary --dataset webcari --data_dir FACES \
         --train_pairs FV_Train1.txt --test_pairs FV_Test1.txt [--check_images]
 
 Public API:
@@ -14,7 +14,6 @@ Other tools read these keys: keep them. Counts of test images count each image o
 counts the failures under `undecodable_image`.
 """
 
-import sys
 
 import numpy as np
 
@@ -58,9 +57,3 @@ def summarize(split, dataset, check_images=False):
         "skipped": dict(sorted(skipped.items())),
         "skipped_examples": dict(sorted(examples.items())),
     }
-
-
-if __name__ == "__main__":
-    from cari_mtl.commands.data_summary import main
-
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """A small synthetic CaVI-layout dataset of procedural faces, for tests and the demo.
 
-    python -m cari_mtl.data.synthetic --output_dir D [--identities 8 --photos_per_id 5
+    cari synthetic-data --output_dir D [--identities 8 --photos_per_id 5
         --caricatures_per_id 4 --image_size 96 --seed 0]
 
 Public API:
@@ -18,7 +18,6 @@ face and is drawn as line art or flat colours, so the caricature tasks are harde
 task, as in the real data. The same arguments always give the same files.
 """
 
-import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -201,9 +200,3 @@ def generate_dataset(output_dir, identities=8, photos_per_id=5, caricatures_per_
     pairs_file.parent.mkdir(parents=True, exist_ok=True)
     pairs_file.write_text("\n".join(pair_lines(names, photos_per_id, caricatures_per_id, rng)) + "\n")
     return SyntheticDataset(data_dir, pairs_file)
-
-
-if __name__ == "__main__":
-    from cari_mtl.commands.synthetic_data import main
-
-    sys.exit(main())

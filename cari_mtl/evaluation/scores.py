@@ -1,7 +1,7 @@
 """Raw scores of an evaluation run, written as scores.npz beside metrics.json: what its figures come from.
 
 With them a run's figures can be recomputed, other operating points read, and the ROC curves of several
-runs overlaid (`python -m cari_mtl.plot_roc`) without running the network again.
+runs overlaid (`cari plot-roc`) without running the network again.
 
 Verification (evaluate_cavi.py, evaluate_webcavi.py):
     distances [P] float64   pair distances in the evaluated order (after the seeded shuffle); "same" when

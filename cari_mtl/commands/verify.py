@@ -7,8 +7,7 @@ Prints the squared L2 distance of the two verification embeddings, the threshold
 the model directory's model card) and where it comes from, and `same` (distance < threshold). --json
 prints one object: image_a, image_b, distance, threshold, threshold_source, same.
 
-A command on the Python API (cari_mtl.api, the top layer), so it sits at the top of the package:
-`python -m cari_mtl.verify` runs it too.
+A command on the Python API (cari_mtl.api): `cari verify` and `python -m cari_mtl verify` run it too.
 """
 
 import argparse
@@ -85,9 +84,3 @@ def _number_or_path(value):
         return float(value)
     except ValueError:
         return value
-
-
-if __name__ == "__main__":
-    from cari_mtl.commands.cli import run_cli
-
-    sys.exit(run_cli(main))

@@ -9,8 +9,7 @@ FaceModel.build_gallery) is used as it is, and only the probes run through the n
 the k nearest distinct identities with their nearest image (--all_images: the k nearest images, an
 identity possibly several times). Distances are squared L2 of the verification embeddings.
 
-A command on the Python API (cari_mtl.api, the top layer), so it sits at the top of the package:
-`python -m cari_mtl.identify` runs it too.
+A command on the Python API (cari_mtl.api): `cari identify` and `python -m cari_mtl identify` run it too.
 """
 
 import argparse
@@ -85,9 +84,3 @@ def main(argv=None):
             for match in answer["matches"]:
                 print(f"  {match['rank']}. {match['identity']}  {match['distance']:.4f}  {match['image']}")
     return 0
-
-
-if __name__ == "__main__":
-    from cari_mtl.commands.cli import run_cli
-
-    sys.exit(run_cli(main))

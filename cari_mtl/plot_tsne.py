@@ -1,9 +1,0 @@
-"""`python -m cari_mtl.plot_tsne`: the command lives in cari_mtl.commands.plot_tsne."""
-
-import sys
-
-from cari_mtl.commands.cli import run_cli
-from cari_mtl.commands.plot_tsne import main
-
-if __name__ == "__main__":
-    sys.exit(run_cli(main))
