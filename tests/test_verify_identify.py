@@ -68,7 +68,7 @@ def test_cari_verify_without_a_threshold_is_one_error_line(tmp_path, faces, caps
     image = str(faces / "Bob_Stone" / "0.png")
     assert run_command("cari-verify", [image, image, "--model_dir", str(bare)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: verify needs a threshold")
+    assert len(err) == 1 and err[0].startswith(f"error: {bare} has no model card (model_card.json): give --threshold")
 
 
 def test_identify_with_a_saved_gallery_embeds_only_the_probes(model_dir, faces, tmp_path):

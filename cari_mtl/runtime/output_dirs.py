@@ -1,5 +1,6 @@
 """Output folders: checked for writability before the work starts, and the timestamped run folders."""
 
+import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,23 @@ def require_writable_dir(path, flag):
         reason = error.strerror or type(error).__name__
         raise OutputDirError(f"cannot write to {directory} ({reason}): choose another {flag} or fix the "
                              f"permissions of the folder") from None
+    return directory
+
+
+def check_writable_dir(path, flag):
+    """OutputDirError when `path` could not be made or written, found without making anything: its nearest
+    existing ancestor must be a writable folder (a run checks its output folders before it reads its data,
+    and makes them only after)."""
+    directory = Path(path).expanduser().absolute()
+    existing = next(parent for parent in (directory, *directory.parents) if parent.exists())
+    reason = None
+    if not existing.is_dir():
+        reason = "Not a directory"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = "Permission denied"
+    if reason:
+        raise OutputDirError(f"cannot write to {directory} ({reason}): choose another {flag} or fix the "
+                             f"permissions of the folder")
     return directory
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import keras
 
 from cari_mtl.runtime import distribute
+from cari_mtl.runtime.output_dirs import check_writable_dir
 from cari_mtl.runtime.speed import apply_mixed_precision
 from cari_mtl.training import datasets
 from cari_mtl.training.config import resolved_config
@@ -30,13 +31,21 @@ from cari_mtl.training.weighting import weighting_of
 SOURCE_DIR = Path(__file__).resolve().parents[1]
 
 
+def check_outputs(config, resume_dir, backend):
+    """Before any data is read and any folder made: the checkpoint a resume continues from is readable, a new
+    run's base folders can be written."""
+    if resume_dir is not None:
+        backend.checkpoints.resume_point(resume_dir / CHECKPOINT_DIR)
+    elif backend.chief:
+        check_writable_dir(config.logs_base_dir, "--logs_base_dir")
+        check_writable_dir(config.models_base_dir, "--models_base_dir")
+
+
 def run_dirs(config, run_settings, resume_dir, backend):
     """(model_dir, log_dir) this process writes to: the run's own, or a scratch copy off the chief."""
     if not backend.chief:
         scratch = Path(distribute.worker_scratch_dir())
         return scratch / "model", scratch / "logs"
-    if resume_dir is not None:  # no readable checkpoint: stop before the log folder is made
-        backend.checkpoints.resume_point(resume_dir / CHECKPOINT_DIR)
     return claim_run_dirs(config, run_settings, resume_dir)
 
 
@@ -58,6 +67,7 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
     config.validate()
     backend = run_backend(config)
     check_pretrained_image_size(config.network)
+    check_outputs(config, resume_dir, backend)
     keras.utils.set_random_seed(config.seed)
     policy = apply_mixed_precision(config.speed.mixed_precision)
     weighting = weighting_of(config.step)
