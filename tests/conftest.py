@@ -1,6 +1,8 @@
 """Shared fixtures (the network module loaded by path, as the scripts do; an untrained model directory) and
-the check that keeps the fast tier fast: a test not marked `slow` fails when its setup or its call takes
-longer than FAST_TIER_SECONDS, or when it starts a training or a pip install in a subprocess."""
+the checks that keep the fast tier fast: a test not marked `slow` fails when it starts a training or a pip
+install in a subprocess, and, in a fast-tier run (`-m "not slow"`), when its setup or its call takes longer
+than FAST_TIER_SECONDS (about three times the slowest fast test here: a slower machine does not fail it, and
+the whole suite, which CI runs, is not timed at all)."""
 
 import os
 import subprocess
@@ -11,7 +13,7 @@ import pytest  # noqa: E402
 
 from cari_mtl.model.network import DEFAULT_MODEL_DEF, load_model_def  # noqa: E402
 
-FAST_TIER_SECONDS = 10
+FAST_TIER_SECONDS = 20
 SLOW_COMMANDS = ("train.py", "training_runs.py", "cari-train", "pip")  # what a fast test may not start
 
 
@@ -52,7 +54,8 @@ def pytest_runtest_makereport(item, call):
     """A fast-tier test over FAST_TIER_SECONDS in its setup or its call fails, naming the mark to add."""
     outcome = yield
     report = outcome.get_result()
-    if report.when in ("setup", "call") and report.passed and "slow" not in item.keywords \
+    fast_tier = "not slow" in (item.config.getoption("markexpr") or "")
+    if fast_tier and report.when in ("setup", "call") and report.passed and "slow" not in item.keywords \
             and call.duration > FAST_TIER_SECONDS:
         report.outcome = "failed"
         report.longrepr = (f"{item.nodeid}: its {report.when} took {call.duration:.1f} s, over the fast tier's "

@@ -68,6 +68,7 @@ def converted_cari(cari_checkpoint, tmp_path_factory):
     return output
 
 
+@pytest.mark.slow
 def test_full_model_matches_tf1_graph_in_inference_mode(cari_checkpoint, converted_cari):
     _, images, expected = cari_checkpoint
     model, config = load_model_dir(converted_cari)
@@ -87,6 +88,7 @@ def test_full_model_report_loads_everything_and_skips_training_leftovers(cari_ch
     assert "InceptionResnetV1_cari/Block8/Conv2d_1x1/biases" in report.loaded
 
 
+@pytest.mark.slow
 def test_full_depth_facenet_checkpoint(tmp_path):
     images = prewhitened_images(2, FACENET_SIZE, seed=3)
     shape = [None, FACENET_SIZE, FACENET_SIZE, 3]

@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from cari_mtl.commands import demo
+
+pytestmark = pytest.mark.slow  # the demo trains
 
 
 def test_demo_writes_metrics_and_plot(tmp_path):

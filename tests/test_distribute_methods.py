@@ -10,6 +10,8 @@ from support.distribution import IMAGE_SIZE, IS_CARI, LABELS, NROF_CLASSES, max_
 
 from small_network import small_network
 
+pytestmark = pytest.mark.slow  # every method traced under MirroredStrategy in a subprocess
+
 METHODS = {"dynamic_detached": ("dynamic", {"detach_weights_input": True}), "uncertainty": ("uncertainty", {}),
            "dwa": ("dwa", {"dwa_window": 1}), "gradnorm": ("gradnorm", {}), "pcgrad": ("pcgrad", {}),
            "mgda": ("mgda", {}), "staged_photo": ("staged", {"staged_epochs": (1, 1, 1, 1)})}

@@ -129,6 +129,7 @@ def train_with(monkeypatch, data_dir, flags, transform=lambda data: data):
         return train_module.train(flags, progress=False)
 
 
+@pytest.mark.slow
 def test_training_stops_at_the_first_non_finite_loss_and_saves_nothing_after_it(tmp_path, monkeypatch):
     models = tmp_path / "models"
     flags = BASE_FLAGS + ["--logs_base_dir", str(tmp_path / "logs"), "--models_base_dir", str(models)]

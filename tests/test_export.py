@@ -16,6 +16,8 @@ from cari_mtl.commands.export import main as export_main
 from cari_mtl.commands.extract_features import main as extract_main
 from cari_mtl.model.model_dir import MODEL_DEF_NAME
 
+pytestmark = pytest.mark.slow  # the real network converted to SavedModel / TFLite in fresh processes
+
 DECORATOR = '@keras.saving.register_keras_serializable(package="cari_mtl")\n'
 COMPARED = ("embeddings", "embeddings_visual", "embeddings_cari", "logits_verif", "logits_visual", "logits_cari")
 

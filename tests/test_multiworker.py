@@ -40,6 +40,8 @@ from cari_mtl.data.synthetic import generate_dataset
 from cari_mtl.training.loop.logs import LOSS_HEADER, WEIGHTS_HEADER
 from cari_mtl.training.run.training_data import TrainingData
 
+pytestmark = pytest.mark.slow  # two training processes per test
+
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 10  # --collective_timeout of the failure test, seconds
 DIE_AFTER = 3  # batches the killed worker trains; the chief checkpoints every 2 steps

@@ -31,6 +31,8 @@ from support.training_runs import (  # noqa: F401
 import cari_mtl.commands.train as train_module
 from cari_mtl.training.loop.logs import read_step_table
 
+pytestmark = pytest.mark.slow  # every test trains (a shared trained run, kills and resumes)
+
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):

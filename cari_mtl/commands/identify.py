@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from cari_mtl.commands.common_flags import add_backend_flag, add_model_source_flags
+from cari_mtl.commands.common_flags import add_backend_flag, add_model_source_flags, add_overwrite_flag
 
 
 def identify_parser():
@@ -33,7 +33,7 @@ def identify_parser():
                         help="list the k nearest images, not k distinct identities")
     parser.add_argument("--save_gallery", default=None,
                         help="with a --gallery folder: save its index there (.npz) for the next calls")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --save_gallery file")
+    add_overwrite_flag(parser)
     parser.add_argument("--align", action="store_true", help="crop the faces with MTCNN first")
     parser.add_argument("--lfw_batch_size", type=int, default=100, help="images per forward batch (default 100)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
