@@ -30,6 +30,27 @@ def model_dir(tmp_path_factory):
     return save_untrained_model(tmp_path_factory.mktemp("model") / "model")
 
 
+@pytest.fixture(scope="module")
+def tiny_model(network):
+    """A FaceModel over the small network (tests/small_network.py): seconds to trace."""
+    from support.evaluation import IMAGE_SIZE, NROF_CLASSES
+
+    from cari_mtl.api import FaceModel
+    from cari_mtl.model.model_dir import ModelConfig
+
+    from small_network import small_network
+
+    return FaceModel(small_network(network, IMAGE_SIZE, NROF_CLASSES), ModelConfig(IMAGE_SIZE, NROF_CLASSES))
+
+
+@pytest.fixture(scope="module")
+def image_file(tmp_path_factory):
+    """One synthetic face image file, shared by a module's tests."""
+    from support.evaluation import write_image
+
+    return write_image(tmp_path_factory.mktemp("api") / "face.png", 1)
+
+
 @pytest.fixture(autouse=True)
 def fast_tests_start_no_training(request, monkeypatch):
     """In the fast tier, a subprocess that trains or installs is an error naming the mark to add."""

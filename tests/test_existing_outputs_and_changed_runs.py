@@ -303,24 +303,6 @@ def test_damaged_run_file_is_named(tmp_path, capsys, content, fragments):
 
 # --- 7, 8, 9 and the API's raw errors ----------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def tiny_model(network):
-    """A FaceModel over the small network (tests/small_network.py): seconds to trace."""
-    from support.evaluation import IMAGE_SIZE, NROF_CLASSES
-
-    from cari_mtl.api import FaceModel
-    from cari_mtl.model.model_dir import ModelConfig
-
-    from small_network import small_network
-
-    return FaceModel(small_network(network, IMAGE_SIZE, NROF_CLASSES), ModelConfig(IMAGE_SIZE, NROF_CLASSES))
-
-
-@pytest.fixture(scope="module")
-def image_file(tmp_path_factory):
-    from support.evaluation import write_image
-
-    return write_image(tmp_path_factory.mktemp("api") / "face.png", 1)
 
 
 @pytest.mark.parametrize("threshold", [float("nan"), float("inf"), -float("inf")])

@@ -211,22 +211,6 @@ def test_a_tiny_image_draws_a_warning(tiny_model, capsys):
     assert "warning" not in capsys.readouterr().err
 
 
-@pytest.fixture(scope="module")
-def tiny_model(network):
-    """A FaceModel over the small network (tests/small_network.py): seconds to trace."""
-    from support.evaluation import IMAGE_SIZE, NROF_CLASSES
-
-    from cari_mtl.api import FaceModel
-    from cari_mtl.model.model_dir import ModelConfig
-
-    from small_network import small_network
-
-    return FaceModel(small_network(network, IMAGE_SIZE, NROF_CLASSES), ModelConfig(IMAGE_SIZE, NROF_CLASSES))
-
-
-@pytest.fixture(scope="module")
-def image_file(tmp_path_factory):
-    return write_image(tmp_path_factory.mktemp("api") / "face.png", 1)
 
 
 def test_nan_is_not_a_threshold_either(tiny_model, image_file):
