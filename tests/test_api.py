@@ -37,6 +37,7 @@ def rgb(path):
     return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_embed_paths_equals_arrays_equals_extract_features(tmp_path, model_dir, images):
     image_list = tmp_path / "images.txt"
     image_list.write_text("\n".join(images) + "\n")

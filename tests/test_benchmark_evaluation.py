@@ -75,6 +75,7 @@ def test_metrics_run_prints_one_json_line_with_the_speedups(bench, capsys):
         assert result[key] > 0, key
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_threaded_extraction_keeps_list_order_and_marks_unreadable_images(model_dir, tmp_path):
     paths = [write_image(tmp_path / f"face_{i}.png", seed=i) for i in range(7)]
     broken = tmp_path / "broken.jpg"
@@ -101,6 +102,7 @@ def test_image_batches_do_not_pad_the_last_batch(tmp_path):
     np.testing.assert_array_equal(np.concatenate([b for b, _ in batches]), load_eval_batch(paths, IMAGE_SIZE))
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_mixed_precision_applies_to_the_model_only_and_features_stay_float32(model_dir, tmp_path):
     paths = [write_image(tmp_path / f"face_{i}.png", seed=i) for i in range(2)]
     before = keras.config.dtype_policy().name

@@ -76,6 +76,7 @@ def test_full_model_matches_tf1_graph_in_inference_mode(cari_checkpoint, convert
     assert_matches_reference(keras_outputs(model, images), expected)
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_full_model_report_loads_everything_and_skips_training_leftovers(cari_checkpoint):
     directory, _, _ = cari_checkpoint
     _, _, report = model_from_checkpoint(directory, image_size=CARI_SIZE)
@@ -202,6 +203,7 @@ def test_command_line_exit_status_is_non_zero(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_extract_features_rows_follow_the_list_and_match_tf1(cari_checkpoint, converted_cari, tmp_path):
     source, _, _ = cari_checkpoint
     rng = np.random.default_rng(11)
@@ -249,6 +251,7 @@ def test_prewhiten_and_resize_follow_the_original_loader(tmp_path):
     np.testing.assert_allclose(batch, 0.0, atol=1e-6)  # constant image: mean removed, std floor applies
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_fixed_standardization_end_to_end_through_extract_features(cari_checkpoint, tmp_path):
     source, _, _ = cari_checkpoint
     output = tmp_path / "fixed_model"

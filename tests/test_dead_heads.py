@@ -4,6 +4,7 @@ once, by name, on stderr and in the run's warnings.txt; a healthy head never is.
 import math
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from cari_mtl.training.loop.dead_heads import PATIENCE, DeadHeadGuard
@@ -52,6 +53,7 @@ def test_without_relu_negative_logits_are_not_death(tmp_path):
     assert not any(guard.update(step, healthy({"positive_logits_photo": 0.0})) for step in range(1, 3 * PATIENCE))
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_forced_dead_head_is_found_from_the_train_steps_own_logs(network, tmp_path):
     model = small_network(network, IMAGE_SIZE, NROF_CLASSES)
     model.get_layer("head_cari").bias.assign(np.full(NROF_CLASSES, -1e4, np.float32))  # every logit < 0

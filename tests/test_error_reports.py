@@ -74,6 +74,7 @@ def damage_inside(weights_file):
     weights_file.write_bytes(bytes(data))
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_weights_with_damaged_bytes_stop_extraction_and_evaluation(tmp_path, model_dir, capsys):
     damaged = copy_model(model_dir, tmp_path / "damaged")
     damage_inside(damaged / "model.weights.h5")
@@ -92,6 +93,7 @@ def test_weights_with_damaged_bytes_stop_extraction_and_evaluation(tmp_path, mod
     one_error_line(err, "model.weights.h5", "non-finite")
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_model_giving_nan_for_every_image_writes_no_features(tmp_path, model_dir, capsys):
     model, config = load_model_dir(model_dir)
     kernel = next(v for v in model.weights if v.path == "Logits_verif/kernel")

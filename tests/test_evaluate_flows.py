@@ -57,6 +57,7 @@ def parse_validation_report(path):
     }
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_verification_writes_every_output_and_finds_the_false_pairs(tmp_path, model_dir, images):
     pairs, issame = labelled_pairs(images)
     config = evaluation_config(model_dir, tmp_path / "logs", features_dir=str(tmp_path / "features"))
@@ -92,6 +93,7 @@ def test_verification_writes_every_output_and_finds_the_false_pairs(tmp_path, mo
     assert sorted(saved["issame"].tolist()) == sorted(issame)
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_verification_is_reproducible_for_a_seed(tmp_path, monkeypatch, images):
     # The network is not under test here: each image gets a fixed direction (identical images coincide).
     def fixed_embeddings(args, paths):
@@ -109,12 +111,14 @@ def test_verification_is_reproducible_for_a_seed(tmp_path, monkeypatch, images):
     assert not np.array_equal(runs[0]["fp_indices"], runs[2]["fp_indices"])
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_unreadable_image_is_reported_with_its_path(tmp_path, model_dir, images):
     pairs = [(images[0], str(tmp_path / "nowhere.png"))] + [(images[i], images[i]) for i in range(1, 12)]
     with pytest.raises(ValueError, match="nowhere.png"):
         evaluation.verify(evaluation_config(model_dir, tmp_path / "logs"), pairs, [True] * 12)
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_identification_writes_rank_report_and_json(tmp_path, model_dir, images):
     # Gallery: 12 images of 12 identities. Probes are gallery images themselves (distance 0 to their
     # own entry), so Rank-1 = Rank-10 = 1 for every fold; a probe whose identity is absent counts as a miss.
@@ -141,6 +145,7 @@ def test_identification_writes_rank_report_and_json(tmp_path, model_dir, images)
                       ("1", "1.000", "0.000"), ("10", "1.000", "0.000")]
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_folds_with_pairs_of_one_kind_are_warned_about(tmp_path, monkeypatch, images, capsys):
     monkeypatch.setattr(evaluation, "embed", lambda args, paths: {path: np.eye(1792)[images.index(path)]
                                                                    for path in paths})

@@ -47,6 +47,7 @@ def check_verification_outputs(run_dir, expected_pairs):
     return document
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_evaluate_cavi_end_to_end(tmp_path, model_dir):
     pytest.importorskip("cari_mtl.data.cavi")
     data = tmp_path / "CaVI_Dataset"
@@ -89,6 +90,7 @@ def write_webcari(root):
     return root / "faces", root / "FV_Test.txt", protocol
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_evaluate_webcavi_end_to_end(tmp_path, model_dir):
     pytest.importorskip("cari_mtl.data.webcari")
     faces, pairs_file, _ = write_webcari(tmp_path)

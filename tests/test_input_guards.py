@@ -174,6 +174,7 @@ def test_verify_without_a_card_names_the_missing_card_and_the_flag(model_dir, tm
     assert "threshold=" not in line
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_verify_of_an_unreadable_image_names_it_and_json_prints_the_error_as_an_object(model_dir, tmp_path,
                                                                                         capsys):
     from cari_mtl.commands import verify

@@ -41,6 +41,7 @@ def run_installed(site, code, tmp_path, *args):
     return completed.stdout
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_installed_package_builds_and_reloads_a_model_elsewhere(installed, tmp_path):
     output = run_installed(installed, """
         import json

@@ -3,6 +3,8 @@ compilation for a list (runs in a JAX subprocess without TensorFlow)."""
 
 import json
 
+import pytest
+
 from jax_subprocess import TESTS, requires_jax, run_jax
 
 BATCHES = """
@@ -29,6 +31,7 @@ print(json.dumps({{"rows": [len(first), len(last)], "max_difference": difference
 
 
 @requires_jax
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_a_short_last_batch_gives_the_same_rows_without_a_new_compilation():
     result = run_jax(["-c", BATCHES.format(tests=str(TESTS))])
     report = json.loads(result.stdout.strip().splitlines()[-1])

@@ -127,6 +127,7 @@ def test_the_original_heads_keep_the_original_loss_function():
     assert task_loss_terms_fn(ModelConfig(80, 3, verif_head="cosface")) is not losses.task_loss_terms
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_a_saved_margin_head_model_reloads_and_embeds_identically(tmp_path):
     config = ModelConfig(80, 5, verif_head="cosface", identity_heads="arcface", margin_scale=16.0)
     model = config.build()

@@ -45,6 +45,7 @@ def test_packaged_network_is_named_and_its_copy_is_not_executed(packaged, tmp_pa
     assert_same_weights(model, weights)
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_version_1_directory_of_today_still_loads(packaged, tmp_path):
     source, weights = packaged
     directory = Path(shutil.copytree(source, tmp_path / "model"))

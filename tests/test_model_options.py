@@ -40,6 +40,7 @@ def test_fixed_standardization_is_x_minus_127_5_over_128(image_file):
     assert abs(prewhitened.mean()) < 1e-5 and not np.allclose(prewhitened, by_hand)
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_model_directory_remembers_both_options(tmp_path):
     config = ModelConfig(IMAGE_SIZE, 5, image_standardization="fixed", logits_relu=False)
     save_model_dir(config.build(), tmp_path / "model", config)

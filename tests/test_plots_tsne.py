@@ -18,6 +18,7 @@ def test_choose_images_is_seeded_and_keeps_identities_with_both_modalities():
     assert first != choose_images(rows, max_identities=3, max_images=2, seed=2)
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_plot_tsne_end_to_end(tmp_path):
     pytest.importorskip("cari_mtl.data.cavi")
     from cari_mtl.commands import plot_tsne

@@ -35,6 +35,7 @@ def rate(hits, total):
     return hits / total if total else 0.0
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_verification_scores_reproduce_metrics_json(verification_run, images):
     log_dir, pairs, issame = verification_run
     document = json.loads((log_dir / "metrics.json").read_text())
@@ -64,6 +65,7 @@ def test_verification_scores_reproduce_metrics_json(verification_run, images):
     assert scores["val_at_far"].tolist() == [document[f"val_at_far_{far:g}"] for far in (0.001, 0.01, 0.1)]
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_identification_scores_give_the_ranks(model_dir, images, tmp_path):
     gallery, labels = images[:8], [f"ID{i}" for i in range(8)]
     protocols = {"C2P": [(images[:3], ["ID0", "ID1", "ID2"], gallery, labels),

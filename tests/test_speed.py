@@ -61,6 +61,7 @@ def images():
     return np.random.default_rng(0).normal(size=(len(LABELS), IMAGE_SIZE, IMAGE_SIZE, 3)).astype(np.float32)
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_float16_step_matches_float32_and_keeps_float32_variables(network, images):
     reference = train_step(network, "float32")
     mixed = train_step(network, "mixed_float16")

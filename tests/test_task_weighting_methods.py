@@ -158,6 +158,7 @@ def test_psi_is_never_trained_by_the_literature_methods(network, name):
     np.testing.assert_array_equal(model.get_layer("Logits_lossweights").kernel.numpy(), head)
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_staged_trains_only_the_stages_variables(network):
     from small_network import small_network
 

@@ -65,6 +65,7 @@ def test_the_watchdog_kills_a_process_that_hangs_with_its_line():
     assert result.returncode == -9 and result.stderr.strip() == "error: too late"
 
 
+@pytest.mark.slow  # several seconds: the whole suite runs it, the fast tier does not
 def test_a_cancelled_watchdog_leaves_the_process_alone():
     result = run_watched(START + "; w.cancel()", 3)
     assert result.returncode == 0 and result.stderr == ""
