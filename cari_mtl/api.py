@@ -151,7 +151,7 @@ class FaceModel:
             inputs, failed = self._aligned(inputs)
             reasons.update(failed)
         kept = [index for index, item in enumerate(inputs) if item is not None]
-        _warn_small_images(items, [inputs[index] for index in kept], self.config.image_size)
+        _warn_small_images([inputs[index] for index in kept], self.config.image_size)
         extractor = self._extractor(batch_size, BRANCHES[branch])
         features, found = extractor([inputs[index] for index in kept], progress=progress)
         drop_nonfinite_rows(features, found)
@@ -211,8 +211,10 @@ class FaceModel:
                       progress=False):
         """A Gallery of `images` (a folder of <identity>/<image> files, or a list of paths), saved to `output`
         (.npz) when given. labels: one per image (default: the folder each image is in)."""
-        if labels is None:
-            _check_gallery_layout(images, image_list(images))
+        if labels is None:  # the folder listed once: checked, then embedded
+            listed = image_list(images)
+            _check_gallery_layout(images, listed)
+            images = listed
         embeddings, paths = self.embed(images, branch=branch, batch_size=batch_size, align=align, return_paths=True,
                                        progress=progress)
         if labels is None:
@@ -313,7 +315,7 @@ def _check_gallery_layout(images, paths):
                          f"identity; move them into identity folders (from Python: or pass labels=[...])")
 
 
-def _warn_small_images(items, inputs, image_size):
+def _warn_small_images(inputs, image_size):
     """One warning line when images are smaller than SMALL_IMAGE_SIDE: they are upsampled to the model's size
     and their embeddings carry little of the face."""
     sides = [(item, image_side(item)) for item in inputs]

@@ -32,13 +32,14 @@ SOURCE_DIR = Path(__file__).resolve().parents[1]
 
 
 def check_outputs(config, resume_dir, backend):
-    """Before any data is read and any folder made: the checkpoint a resume continues from is readable, a new
-    run's base folders can be written."""
+    """Before any data is read and any folder made: the checkpoint a resume continues from is readable (its
+    ResumePoint is returned), a new run's base folders can be written."""
     if resume_dir is not None:
-        backend.checkpoints.resume_point(resume_dir / CHECKPOINT_DIR)
-    elif backend.chief:
+        return backend.checkpoints.resume_point(resume_dir / CHECKPOINT_DIR)
+    if backend.chief:
         check_writable_dir(config.logs_base_dir, "--logs_base_dir")
         check_writable_dir(config.models_base_dir, "--models_base_dir")
+    return None
 
 
 def run_dirs(config, run_settings, resume_dir, backend):
@@ -67,7 +68,7 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
     config.validate()
     backend = run_backend(config)
     check_pretrained_image_size(config.network)
-    check_outputs(config, resume_dir, backend)
+    resume_point = check_outputs(config, resume_dir, backend)
     keras.utils.set_random_seed(config.seed)
     policy = apply_mixed_precision(config.speed.mixed_precision)
     weighting = weighting_of(config.step)
@@ -75,7 +76,7 @@ def run_training(config, run_settings=None, resume_dir=None, command_line="", pr
     data, nrof_classes = load_training_data(config.data)  # inputs read before any folder is made
     model_dir, log_dir = run_dirs(config, run_settings or {}, resume_dir, backend)
     if resume_dir is not None and backend.chief:
-        cut_logs(log_dir, backend.checkpoints.resume_point(resume_dir / CHECKPOINT_DIR), config.loop.epoch_size)
+        cut_logs(log_dir, resume_point, config.loop.epoch_size)
     lost_workers = backend.lost_workers(model_dir if backend.chief else resume_dir)
     with backend.scope(), lost_workers:
         model, model_config = build_model(config.network, nrof_classes, variant)

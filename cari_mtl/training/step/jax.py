@@ -87,8 +87,8 @@ class JaxTrainStep:
             "non_trainable": [jnp.array(v.value) for v in model.non_trainable_variables],
             "optimizers": {name: [jnp.array(v.value) for v in opt.variables] for name, opt in self.optimizers.items()},
             "centers": jnp.zeros((nrof_classes, embedding_size), jnp.float32),
-            "ema": [jnp.array(value) for value in self._group_values(model.trainable_variables,
-                                                                      weighting_state["params"], True)],
+            "ema": [jnp.array(value) for value in self._group_values([v.value for v in model.trainable_variables],
+                                                                      weighting_state["params"])],
             "global_step": jnp.asarray(0, jnp.int32),
             "weighting": weighting_state,
         }
@@ -100,11 +100,11 @@ class JaxTrainStep:
             self.set_state(self.state)
         self._compiled = jax.jit(self._iteration, donate_argnums=0, static_argnames="trace_key")
 
-    def _group_values(self, trainable, params, keras_values=False):
+    def _group_values(self, trainable, params):
         """Every group's values in group order: its network variables by index, then its params."""
         values = []
         for group in self.groups:
-            values += [trainable[i].value if keras_values else trainable[i] for i in group.indices]
+            values += [trainable[i] for i in group.indices]
             values += [params[name] for name in group.params]
         return values
 
